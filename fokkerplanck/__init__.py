@@ -1,0 +1,38 @@
+"""fokkerplanck: numerics for "GANs as Gradient Flows that Converge" (Huang & Zhang, JMLR 2023).
+
+A density u(t) flows toward a data density rho_d along the gradient flow of the Jensen-Shannon
+divergence. This package solves that nonlinear Fokker-Planck equation on grids in 1-3 dimensions
+with implicit (Crandall-Liggett) time steps.
+
+>>> import fokkerplanck as fp
+>>> grid = fp.Grid(lower=[-8.0], upper=[8.0], shape=[2000])
+>>> target = fp.Gaussian(mean=[0.0], cov=[[1.0]])
+>>> initial = fp.GaussianMixture([0.5, 0.5], [[-1.0], [2.0]], [[[0.3]], [[0.5]]])
+>>> sol = fp.solve(target, initial, grid, t_final=5.0, dt=1e-2)
+"""
+
+from .densities import Density, Gaussian, GaussianMixture
+from .divergences import Divergence, available_divergences, get_divergence, jsd
+from .grid import Grid
+from .problem import Problem, setup
+from .solution import ConvergenceError, Solution
+from .solver import solve
+from .trackers import CallbackTracker, Tracker
+
+__version__ = "0.1.0"
+
+__all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Divergence", "available_divergences",
+           "get_divergence", "jsd", "Problem", "setup", "Solution", "ConvergenceError", "solve",
+           "Tracker", "CallbackTracker", "__version__"]
+
+# Submodules with heavier dependencies load on first use: fp.particles, fp.compare, fp.theory, ...
+_LAZY_SUBMODULES = {"particles", "compare", "gan", "theory", "sweep", "plot", "io", "cli", "fipy_reference",
+                    "operators", "resolvent", "diagnostics", "sampling", "kde"}
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'fokkerplanck' has no attribute {name!r}")

@@ -1,0 +1,116 @@
+"""Uniform cell-centred grids on boxes in 1, 2 and 3 dimensions.
+
+The boundary of the box is impermeable (no-flux): the finite-volume operators in
+:mod:`fokkerplanck.operators` simply have no faces on the boundary, so mass never leaves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Grid"]
+
+
+class Grid:
+    """A uniform cell-centred grid on the box ``[lower, upper]`` with no-flux boundaries.
+
+    Parameters
+    ----------
+    lower, upper : sequence of float
+        Corners of the box, one entry per dimension (1, 2 or 3 dimensions).
+    shape : sequence of int
+        Number of cells per dimension (at least 2 each).
+
+    Attributes
+    ----------
+    ndim : int
+        Number of dimensions d.
+    shape : tuple of int
+        Number of cells per axis.
+    spacing : ndarray, shape (d,)
+        Cell widths ``(upper - lower) / shape``.
+    axes : tuple of ndarray
+        Cell centres along each axis.
+    edges : tuple of ndarray
+        Cell faces along each axis (``shape[a] + 1`` entries).
+    cell_volume : float
+        Volume (length, area) of one cell; integrals are ``sum(values) * cell_volume``.
+
+    Examples
+    --------
+    >>> import fokkerplanck as fp
+    >>> grid = fp.Grid(lower=[-8.0], upper=[8.0], shape=[2000])
+    >>> grid.cell_volume
+    0.008
+    """
+
+    def __init__(self, lower, upper, shape):
+        lower = np.atleast_1d(np.asarray(lower, dtype=float))
+        upper = np.atleast_1d(np.asarray(upper, dtype=float))
+        shape_arr = np.atleast_1d(np.asarray(shape))
+        if lower.ndim != 1 or upper.ndim != 1 or shape_arr.ndim != 1:
+            raise ValueError("Grid: lower, upper and shape must be flat sequences, one entry per dimension, "
+                             "e.g. Grid(lower=[-5, -5], upper=[5, 5], shape=[128, 128]).")
+        if not (lower.size == upper.size == shape_arr.size):
+            raise ValueError(f"Grid: lower ({lower.size} entries), upper ({upper.size}) and shape "
+                             f"({shape_arr.size}) must have one entry per dimension each.")
+        if lower.size not in (1, 2, 3):
+            raise ValueError(f"Grid: {lower.size} dimensions requested; 1, 2 or 3 are supported.")
+        if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+            raise ValueError("Grid: lower and upper must be finite numbers.")
+        if np.any(upper <= lower):
+            bad = int(np.flatnonzero(upper <= lower)[0])
+            raise ValueError(f"Grid: upper[{bad}] = {upper[bad]} must exceed lower[{bad}] = {lower[bad]}.")
+        if not np.issubdtype(shape_arr.dtype, np.integer):
+            if not np.all(np.equal(np.mod(shape_arr, 1), 0)):
+                raise ValueError(f"Grid: shape must hold whole numbers of cells, got {shape_arr.tolist()}.")
+        shape_t = tuple(int(s) for s in shape_arr)
+        if min(shape_t) < 2:
+            raise ValueError(f"Grid: every axis needs at least 2 cells, got shape={list(shape_t)}.")
+        self.lower = lower
+        self.upper = upper
+        self.shape = shape_t
+        self.ndim = len(shape_t)
+        self.spacing = (upper - lower) / np.asarray(shape_t, dtype=float)
+        self.cell_volume = float(np.prod(self.spacing))
+        self.axes = tuple(lower[a] + (np.arange(shape_t[a]) + 0.5) * self.spacing[a] for a in range(self.ndim))
+        self.edges = tuple(np.linspace(lower[a], upper[a], shape_t[a] + 1) for a in range(self.ndim))
+
+    @property
+    def size(self) -> int:
+        """Total number of cells."""
+        return int(np.prod(self.shape))
+
+    @property
+    def volume(self) -> float:
+        """Volume of the whole box."""
+        return float(np.prod(self.upper - self.lower))
+
+    def points(self) -> np.ndarray:
+        """Cell centres as an array of shape ``(grid.size, d)`` in C (row-major) order,
+        so that ``values.reshape(grid.shape)`` lines up with ``grid.axes``."""
+        mesh = np.meshgrid(*self.axes, indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=-1)
+
+    def meshgrid(self):
+        """Cell-centre coordinates as ``d`` arrays of shape ``grid.shape`` (``indexing='ij'``)."""
+        return np.meshgrid(*self.axes, indexing="ij")
+
+    def integrate(self, values) -> float:
+        """Midpoint-rule integral ``sum(values) * cell_volume`` of cell values."""
+        return float(np.sum(values) * self.cell_volume)
+
+    def contains(self, points) -> np.ndarray:
+        """Boolean mask of the points (shape ``(n, d)``) that lie in the closed box."""
+        points = np.asarray(points, dtype=float).reshape(-1, self.ndim)
+        return np.all((points >= self.lower) & (points <= self.upper), axis=1)
+
+    def __eq__(self, other):
+        return (isinstance(other, Grid) and self.shape == other.shape
+                and np.array_equal(self.lower, other.lower) and np.array_equal(self.upper, other.upper))
+
+    def __hash__(self):
+        return hash((self.shape, tuple(self.lower), tuple(self.upper)))
+
+    def __repr__(self):
+        return f"Grid(lower={self.lower.tolist()}, upper={self.upper.tolist()}, shape={list(self.shape)})"

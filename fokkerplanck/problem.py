@@ -1,0 +1,143 @@
+"""Setting up a problem: densities on the grid, normalisation, checks, condition (34).
+
+Everything that can be wrong with the input is checked here, before any numerical work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import operators
+from .densities import Density
+from .divergences import Divergence, get_divergence
+from .grid import Grid
+
+__all__ = ["Problem", "setup", "discretize"]
+
+
+def _where(grid: Grid, flat_index: int) -> str:
+    idx = np.unravel_index(flat_index, grid.shape)
+    x = tuple(round(float(grid.axes[a][i]), 6) for a, i in enumerate(idx))
+    return f"cell {tuple(int(i) for i in idx)} at x = {x if grid.ndim > 1 else x[0]}"
+
+
+def discretize(density, grid: Grid, role: str = "density", allow_array: bool = False) -> np.ndarray:
+    """Values of ``density`` at the cell centres of ``grid``, shape ``grid.shape`` (not normalised).
+
+    ``density`` is a :class:`~fokkerplanck.Gaussian`/:class:`~fokkerplanck.GaussianMixture`, a
+    callable ``f(points) -> (n,)`` taking points of shape ``(n, d)``, or (if ``allow_array``) an
+    array of values on the cells with shape ``grid.shape``.
+    """
+    if not isinstance(grid, Grid):
+        raise ValueError(f"grid must be a fokkerplanck.Grid, got {type(grid).__name__}.")
+    if isinstance(density, Density):
+        if density.ndim != grid.ndim:
+            raise ValueError(f"the {role} is {density.ndim}-dimensional but the grid is {grid.ndim}-dimensional.")
+        return density.pdf(grid.points()).reshape(grid.shape)
+    if callable(density):
+        values = np.asarray(density(grid.points()), dtype=float)
+        if values.shape not in ((grid.size,), (grid.size, 1)):
+            raise ValueError(f"the {role} callable must map points of shape (n, {grid.ndim}) to values of shape "
+                             f"(n,); for n = {grid.size} it returned shape {values.shape}.")
+        return values.reshape(grid.shape)
+    if allow_array:
+        values = np.asarray(density, dtype=float)
+        if values.shape != grid.shape:
+            raise ValueError(f"the {role} array has shape {values.shape} but the grid has shape {grid.shape}; "
+                             "pass one value per cell.")
+        return values.copy()
+    raise ValueError(f"the {role} must be a Gaussian, a GaussianMixture or a callable f(points) -> (n,), "
+                     f"got {type(density).__name__}.")
+
+
+@dataclass
+class Problem:
+    """A discretised flow: everything the time loop needs, already checked.
+
+    Attributes
+    ----------
+    grid : Grid
+    divergence : Divergence
+    rho : ndarray
+        Target density ``rho_d`` on the cells, restricted to the box and normalised there.
+    u0, v0 : ndarray
+        Initial density (normalised) and ``v0 = u0 / rho``.
+    cell_mass : ndarray
+        ``rho * cell_volume`` (the diagonal of the mass matrix M).
+    coeffs : list of ndarray
+        Face coefficients of the weighted Laplacian K (:mod:`fokkerplanck.operators`).
+    beta : float
+        ``max rho_0 / rho_d`` on the grid: condition (34) holds with this beta (if >= 1).
+    target_mass_outside : float or None
+        Mass of ``rho_d`` outside the box (midpoint estimate ``1 - sum(rho_d) * cell_volume``) when
+        the target is a normalised :class:`~fokkerplanck.densities.Density`; None for a callable.
+    initial_mass_outside : float or None
+        The same for the initial density.
+    """
+
+    grid: Grid
+    divergence: Divergence
+    rho: np.ndarray
+    u0: np.ndarray
+    v0: np.ndarray
+    cell_mass: np.ndarray
+    coeffs: list
+    beta: float
+    target_mass_outside: float | None
+    initial_mass_outside: float | None
+
+
+def setup(target, initial, grid: Grid, divergence="jsd") -> Problem:
+    """Check and discretise ``target`` (rho_d) and ``initial`` (rho_0) on ``grid``.
+
+    Raises
+    ------
+    ValueError
+        If rho_d is zero, negative or not finite on a cell (the message says where), if rho_0 is
+        negative, not finite or has zero mass, or if shapes or dimensions do not match.
+    """
+    div = get_divergence(divergence)
+    if not isinstance(grid, Grid):
+        raise ValueError(f"grid must be a fokkerplanck.Grid, got {type(grid).__name__}.")
+    if isinstance(target, np.ndarray):
+        raise ValueError("the target density must be a Gaussian, a GaussianMixture or a callable; "
+                         "arrays of values are accepted for the initial density only.")
+    rho_raw = discretize(target, grid, "target density rho_d")
+    bad = ~np.isfinite(rho_raw)
+    if bad.any():
+        raise ValueError(f"the target density rho_d is not finite on {int(bad.sum())} cells "
+                         f"(first: {_where(grid, int(np.flatnonzero(bad.ravel())[0]))}).")
+    nonpos = rho_raw <= 0
+    if nonpos.any():
+        first = int(np.flatnonzero(nonpos.ravel())[0])
+        kind = "zero" if np.all(rho_raw[nonpos] == 0) else "zero or negative"
+        raise ValueError(
+            f"the target density rho_d is {kind} on {int(nonpos.sum())} of {grid.size} cells (first: "
+            f"{_where(grid, first)}); the flow needs rho_d > 0 everywhere in the box. Use a smaller box, "
+            "or add a small wide background component to the target, e.g. "
+            "GaussianMixture([0.99, 0.01], [m, m], [cov, 100 * cov]).")
+    u_raw = discretize(initial, grid, "initial density rho_0", allow_array=True)
+    bad = ~np.isfinite(u_raw)
+    if bad.any():
+        raise ValueError(f"the initial density rho_0 is not finite on {int(bad.sum())} cells "
+                         f"(first: {_where(grid, int(np.flatnonzero(bad.ravel())[0]))}).")
+    neg = u_raw < 0
+    if neg.any():
+        raise ValueError(f"the initial density rho_0 is negative on {int(neg.sum())} cells "
+                         f"(first: {_where(grid, int(np.flatnonzero(neg.ravel())[0]))}); densities must be >= 0.")
+    vol = grid.cell_volume
+    zt, z0 = float(rho_raw.sum() * vol), float(u_raw.sum() * vol)
+    if not z0 > 0:
+        raise ValueError("the initial density rho_0 has zero mass in the box; move it inside the box "
+                         f"{grid.lower.tolist()} .. {grid.upper.tolist()} or enlarge the box.")
+    rho = rho_raw / zt
+    u0 = u_raw / z0
+    v0 = u0 / rho
+    return Problem(
+        grid=grid, divergence=div, rho=rho, u0=u0, v0=v0, cell_mass=rho * vol,
+        coeffs=operators.face_coefficients(rho, grid.spacing), beta=float(v0.max()),
+        target_mass_outside=(1.0 - zt) if isinstance(target, Density) else None,
+        initial_mass_outside=(1.0 - z0) if isinstance(initial, Density) else None,
+    )

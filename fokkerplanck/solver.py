@@ -1,0 +1,306 @@
+r"""The time loop: backward Euler (Crandall-Liggett) steps with fixed or adaptive step size.
+
+Each step applies the discrete resolvent :math:`(I + hA)^{-1}` of :mod:`fokkerplanck.resolvent`
+(eq. 39 of the paper). Fixed steps of size ``dt`` reproduce the exponential formula
+:math:`(I + \tfrac{t}{n}A)^{-n}v_0`; adaptive steps control an estimate of the local error.
+
+Adaptive error estimate: backward Euler's local error is :math:`\tfrac{h^2}{2}v''`, and the
+difference between the backward-Euler result and the forward-Euler predictor
+:math:`v^n - hM^{-1}K\Phi(v^n)` is :math:`h^2 v'' + O(h^3)`. In units of mass (L1 of u) this gives
+
+.. math::  \mathrm{err} = \tfrac{h}{2}\,\big\|K\big(\Phi(v^{n+1}) - \Phi(v^n)\big)\big\|_1,
+
+which needs no division by tiny cell masses. A step is accepted when
+``err <= atol + rtol`` (total mass is 1), and the next step is
+``h * clip(0.9 * sqrt(tol / err), 0.2, max_growth)``: near equilibrium ``err`` falls and the step
+grows. A step whose Newton iteration fails is rejected and retried with a quarter of the size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import operators
+from .diagnostics import state_diagnostics
+from .problem import setup
+from .resolvent import Resolvent
+from .solution import ConvergenceError, Solution
+from .trackers import CallbackTracker, Tracker
+
+__all__ = ["solve", "RunState"]
+
+_HISTORY_KEYS = ("t", "dt", "mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2", "max_v",
+                 "newton_iterations", "linear_iterations", "residual")
+
+
+def _check_positive(name, value, allow_zero=False):
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        need = "a finite number >= 0" if allow_zero else "a finite number > 0"
+        raise ValueError(f"{name} must be {need}, got {value!r}.")
+    return float(value)
+
+
+def _milestones(t_final, dt, t_eval):
+    """Times the loop must land on exactly: t_eval, t_final and, for fixed dt, multiples of dt."""
+    marks = [t_final]
+    if t_eval is not None:
+        marks += [t for t in t_eval if t > 0]
+    if dt is not None:
+        n = int(math.floor(t_final / dt * (1 + 1e-12)))
+        marks += list(dt * np.arange(1, n + 1))
+    marks = np.unique(np.asarray(marks, dtype=float))
+    # merge marks closer than a relative 1e-9 (e.g. 3 * 0.1 vs 0.3)
+    keep = np.concatenate([[True], np.diff(marks) > 1e-9 * max(1.0, t_final)])
+    return marks[keep]
+
+
+def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=None, rtol=1e-4,
+          atol=1e-12, dt_initial=None, dt_min=1e-12, dt_max=None, max_growth=5.0,
+          linear_solver="auto", newton_tol=1e-13, max_newton=50, trackers=None, callback=None, resume=None):
+    r"""Solve the gradient flow of a divergence toward ``target`` from ``initial`` on ``grid``.
+
+    Solves :math:`\rho_d v_t = \nabla\cdot(\rho_d\nabla\Phi(v))`, :math:`v = u/\rho_d` (the
+    nonlinear Fokker-Planck equation, eq. 25/30-32 of Huang & Zhang 2023, for
+    ``divergence="jsd"``) by finite volumes in space and backward Euler (the Crandall-Liggett
+    resolvent, eq. 39) in time, each step by Newton's method on the convex step energy.
+
+    Parameters
+    ----------
+    target : Gaussian, GaussianMixture or callable
+        The data density rho_d (> 0 on every cell). Restricted to the box and normalised there.
+    initial : Gaussian, GaussianMixture, callable or ndarray
+        The initial density rho_0 (>= 0, positive mass); an array gives values on the cells.
+    grid : Grid
+    t_final : float
+        Final time (>= 0).
+    dt : float or "adaptive"
+        Fixed step size, or ``"adaptive"`` for error-controlled steps (``rtol``, ``atol``).
+    divergence : str or Divergence
+        ``"jsd"`` (Jensen-Shannon, the paper's flow, default) or ``"kl"`` (linear Fokker-Planck).
+    t_eval : sequence of float or "steps", optional
+        Times at which to save the density (the loop lands on them exactly); default
+        ``[0, t_final]``. ``"steps"`` saves every accepted step (e.g. to drive particles).
+    rtol, atol : float
+        Adaptive steps only: tolerated local error per step in L1 of u (total mass 1).
+    dt_initial, dt_min, dt_max : float, optional
+        Adaptive steps: first trial step (default ``min(1e-3, t_final / 10)``), smallest step
+        before giving up, largest step. ``dt_min`` also bounds the step reduction after Newton
+        failures with fixed steps.
+    max_growth : float
+        Adaptive steps: largest factor between consecutive steps.
+    linear_solver : {"auto", "banded", "direct", "amg"}
+        See :class:`fokkerplanck.resolvent.Resolvent`.
+    newton_tol : float
+        Newton stops when the L1 residual of the step equation (units of mass) is below this; it
+        bounds the mass error per step.
+    max_newton : int
+        Newton iterations per step before the step is rejected and retried smaller.
+    trackers : list of Tracker, optional
+        Observers called after every accepted step (progress bars, checkpoints, ...).
+    callback : callable, optional
+        ``callback(t, v, record)`` after every accepted step (a shortcut for a tracker).
+    resume : RunState, optional
+        Continue a run from a checkpointed :class:`RunState` (same problem and options); the
+        result is identical to that of an uninterrupted run.
+
+    Returns
+    -------
+    Solution
+        With ``t``, ``u`` (normalised densities at the saved times), ``history`` (diagnostics at
+        every accepted step), counters, ``beta`` and the mass of rho_d outside the box.
+
+    Raises
+    ------
+    ValueError
+        Bad input, before any work (see :func:`fokkerplanck.problem.setup`).
+    ConvergenceError
+        A step failed even at ``dt_min``; ``err.solution`` holds everything computed so far.
+
+    Examples
+    --------
+    >>> import fokkerplanck as fp
+    >>> grid = fp.Grid(lower=[-8.0], upper=[8.0], shape=[400])
+    >>> sol = fp.solve(fp.Gaussian([0.0], [[1.0]]), fp.Gaussian([1.0], [[0.64]]), grid, t_final=1.0, dt=0.05)
+    >>> bool(sol.history["jsd"][-1] < sol.history["jsd"][0])
+    True
+    """
+    # ---- check everything before any work ----------------------------------------------------
+    t_final = _check_positive("t_final", t_final, allow_zero=True)
+    adaptive = isinstance(dt, str)
+    if adaptive and dt != "adaptive":
+        raise ValueError(f"dt must be a positive number or the string 'adaptive', got {dt!r}.")
+    if not adaptive:
+        dt = _check_positive("dt", dt)
+    rtol = _check_positive("rtol", rtol)
+    atol = _check_positive("atol", atol, allow_zero=True)
+    dt_min = _check_positive("dt_min", dt_min)
+    if dt_max is not None:
+        dt_max = _check_positive("dt_max", dt_max)
+    if dt_initial is not None:
+        dt_initial = _check_positive("dt_initial", dt_initial)
+    max_growth = _check_positive("max_growth", max_growth)
+    if max_growth <= 1:
+        raise ValueError(f"max_growth must exceed 1, got {max_growth}.")
+    save_steps = isinstance(t_eval, str)
+    if save_steps and t_eval != "steps":
+        raise ValueError(f"t_eval must be a sequence of times or the string 'steps', got {t_eval!r}.")
+    if t_eval is None:
+        t_eval = [0.0, t_final]
+    if not save_steps:
+        t_eval = np.asarray(t_eval, dtype=float).ravel()
+        if t_eval.size == 0 or not np.all(np.isfinite(t_eval)):
+            raise ValueError("t_eval must be a non-empty sequence of finite times.")
+        if np.any(np.diff(t_eval) <= 0):
+            raise ValueError(f"t_eval must be strictly increasing, got {t_eval.tolist()}.")
+        if t_eval[0] < 0 or t_eval[-1] > t_final * (1 + 1e-12):
+            raise ValueError(f"t_eval must lie in [0, t_final] = [0, {t_final}], got {t_eval.tolist()}.")
+    trackers = list(trackers or [])
+    for tr in trackers:
+        if not isinstance(tr, Tracker):
+            raise ValueError(f"trackers must be fokkerplanck Tracker objects, got {type(tr).__name__}.")
+    if callback is not None:
+        if not callable(callback):
+            raise ValueError("callback must be callable as callback(t, v, record).")
+        trackers.append(CallbackTracker(callback))
+    problem = setup(target, initial, grid, divergence)
+    resolvent = Resolvent(problem.divergence, problem.coeffs, problem.cell_mass, linear_solver=linear_solver,
+                          tol=newton_tol, max_iter=max_newton)
+
+    options = dict(t_final=t_final, dt=("adaptive" if adaptive else dt), divergence=problem.divergence.name,
+                   rtol=rtol, atol=atol, dt_min=dt_min, dt_max=dt_max, max_growth=max_growth,
+                   linear_solver=resolvent.linear_solver, newton_tol=newton_tol, max_newton=max_newton,
+                   t_eval=("steps" if save_steps else t_eval.tolist()))
+    return _integrate(problem, resolvent, t_final, None if adaptive else dt, t_eval, save_steps, rtol, atol,
+                      dt_initial, dt_min, dt_max, max_growth, trackers, options, resume=resume)
+
+
+@dataclass
+class RunState:
+    """Everything the time loop needs to continue a run exactly where it stopped.
+
+    Trackers that set ``wants_state = True`` receive it after every accepted step (to write
+    checkpoints); ``solve(..., resume=state)`` continues from it with results identical to an
+    uninterrupted run. Arrays are live references: copy them if you keep them.
+    """
+
+    t: float
+    v: np.ndarray
+    phi: np.ndarray
+    v_prev: np.ndarray | None
+    h_prev: float | None
+    h_next: float
+    mark_index: int
+    history: dict
+    saved_t: list
+    saved_v: list
+    counters: dict
+
+
+def _integrate(problem, resolvent, t_final, dt, t_eval, save_steps, rtol, atol, dt_initial, dt_min, dt_max,
+               max_growth, trackers, options, resume=None):
+    adaptive = dt is None
+    div = problem.divergence
+    coeffs, m = problem.coeffs, problem.cell_mass
+    marks = _milestones(t_final, dt, None if save_steps else t_eval)
+    save_times = None if save_steps else t_eval
+    tol_err = atol + rtol
+
+    def record(st, h, res):
+        rec = state_diagnostics(st.v, m, coeffs, div)
+        rec.update(t=st.t, dt=h, newton_iterations=res[0], linear_iterations=res[1], residual=res[2])
+        for k in _HISTORY_KEYS:
+            st.history[k].append(rec[k])
+        return rec
+
+    def maybe_save(st):
+        if save_steps or np.any(np.abs(save_times - st.t) <= 1e-9 * max(1.0, t_final)):
+            st.saved_t.append(st.t)
+            st.saved_v.append(st.v.copy())
+
+    def build(st, status, message):
+        shape = problem.grid.shape
+        u = (np.asarray(st.saved_v).reshape(len(st.saved_v), *shape) * problem.rho if st.saved_v
+             else np.empty((0, *shape)))
+        return Solution(t=np.asarray(st.saved_t), u=u, history={k: np.asarray(val) for k, val in st.history.items()},
+                        grid=problem.grid, target=problem.rho, divergence=div.name, beta=problem.beta,
+                        target_mass_outside=problem.target_mass_outside,
+                        initial_mass_outside=problem.initial_mass_outside, status=status, message=message,
+                        options=options, **st.counters)
+
+    for tr in trackers:
+        tr.start(problem, t_final)
+    if resume is None:
+        h0 = dt if not adaptive else (dt_initial or min(1e-3, t_final / 10 if t_final > 0 else 1e-3))
+        st = RunState(t=0.0, v=problem.v0.copy(), phi=div.phi(problem.v0), v_prev=None, h_prev=None, h_next=h0,
+                      mark_index=0, history={k: [] for k in _HISTORY_KEYS}, saved_t=[], saved_v=[],
+                      counters=dict(n_steps=0, n_rejected=0, n_newton=0, n_linear=0))
+        record(st, 0.0, (0, 0, 0.0))
+        maybe_save(st)
+    else:
+        st = resume
+    counters = st.counters
+
+    def fail(msg, h, residual):
+        sol = build(st, -1, msg)
+        for tr in trackers:
+            tr.finish(sol)
+        raise ConvergenceError(msg, solution=sol, step=counters["n_steps"], time=st.t, dt=h, residual=residual)
+
+    while st.mark_index < len(marks):
+        target_t = marks[st.mark_index]
+        h = min(st.h_next, target_t - st.t)
+        if dt_max is not None:
+            h = min(h, dt_max)
+        lands = (target_t - st.t) - h <= 1e-12 * max(1.0, t_final)
+        res = resolvent(st.v, h)
+        counters["n_newton"] += res.newton_iterations
+        counters["n_linear"] += res.linear_iterations
+        if not res.converged:
+            counters["n_rejected"] += 1
+            st.h_next = h / 4
+            if st.h_next < dt_min:
+                fail(f"Newton's method failed at step {counters['n_steps']} from t = {st.t:.6g} even with "
+                     f"dt = {h:.3g} ({res.message}; residual {res.residual:.3g}, {res.newton_iterations} "
+                     "iterations). Try a finer grid, a smaller dt_min or a larger max_newton.", h, res.residual)
+            continue
+        if adaptive:
+            if st.v_prev is None:  # first step: forward-Euler comparison (conservative)
+                err = 0.5 * h * float(np.sum(np.abs(operators.apply_laplacian(coeffs, res.w - st.phi))))
+            else:  # linear extrapolation of the last two states as predictor
+                pred = st.v + (h / st.h_prev) * (st.v - st.v_prev)
+                err = h / (h + st.h_prev) * float(np.sum(m * np.abs(res.v - pred)))
+            factor = 0.9 * math.sqrt(tol_err / err) if err > 0 else max_growth
+            if err > tol_err:
+                counters["n_rejected"] += 1
+                st.h_next = h * max(0.2, min(0.9, factor))
+                if st.h_next < dt_min:
+                    fail(f"adaptive step size fell below dt_min = {dt_min:g} at t = {st.t:.6g} "
+                         f"(error estimate {err:.3g} > tolerance {tol_err:.3g}).", h, res.residual)
+                continue
+        # accept
+        st.v_prev, st.h_prev = st.v, h
+        st.v, st.phi = res.v, res.w
+        st.t = float(target_t) if lands else st.t + h
+        if lands:
+            st.mark_index += 1
+        counters["n_steps"] += 1
+        if adaptive:
+            st.h_next = h * max(0.2, min(max_growth, factor))
+            if lands and h < 0.5 * st.h_next:  # a step shortened to hit a save time: do not shrink
+                st.h_next = max(st.h_next, h)
+        else:
+            st.h_next = dt
+        rec = record(st, h, (res.newton_iterations, res.linear_iterations, res.residual))
+        maybe_save(st)
+        for tr in trackers:
+            tr.update(st.t, st.v, rec)
+            if getattr(tr, "wants_state", False):
+                tr.update_state(st)
+    sol = build(st, 0, "reached t_final")
+    for tr in trackers:
+        tr.finish(sol)
+    return sol
