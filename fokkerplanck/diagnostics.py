@@ -26,8 +26,8 @@ __all__ = ["state_diagnostics", "DIAGNOSTIC_NAMES"]
 DIAGNOSTIC_NAMES = ("mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2", "max_v")
 
 
-def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence) -> dict:
-    """The diagnostics above for one state, as a dict of floats."""
+def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence, phi=None) -> dict:
+    """The diagnostics above for one state, as a dict of floats (``phi = Phi(v)`` if known)."""
     m = cell_mass
     js = float(np.sum(m * JENSEN_SHANNON.f(v)))
     energy = js if divergence is JENSEN_SHANNON else float(np.sum(m * divergence.f(v)))
@@ -38,7 +38,7 @@ def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence) 
         "jsd": js,
         "energy": energy,
         "l1": float(np.sum(m * np.abs(v - 1.0))),
-        "dissipation": operators.dirichlet_form(coeffs, fp_, divergence.phi(v)),
+        "dissipation": operators.dirichlet_form(coeffs, fp_, divergence.phi(v) if phi is None else phi),
         "grad_v_norm2": operators.dirichlet_form(coeffs, v, v),
         "max_v": float(np.max(v)),
     }

@@ -210,7 +210,7 @@ def _integrate(problem, resolvent, t_final, dt, t_eval, save_steps, rtol, atol, 
     tol_err = atol + rtol
 
     def record(st, h, res):
-        rec = state_diagnostics(st.v, m, coeffs, div)
+        rec = state_diagnostics(st.v, m, coeffs, div, phi=st.phi)
         rec.update(t=st.t, dt=h, newton_iterations=res[0], linear_iterations=res[1], residual=res[2])
         for k in _HISTORY_KEYS:
             st.history[k].append(rec[k])
@@ -256,7 +256,7 @@ def _integrate(problem, resolvent, t_final, dt, t_eval, save_steps, rtol, atol, 
         if dt_max is not None:
             h = min(h, dt_max)
         lands = (target_t - st.t) - h <= 1e-12 * max(1.0, t_final)
-        res = resolvent(st.v, h)
+        res = resolvent(st.v, h, w0=st.phi)
         counters["n_newton"] += res.newton_iterations
         counters["n_linear"] += res.linear_iterations
         if not res.converged:

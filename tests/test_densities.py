@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+import fokkerplanck as fp
+
+
+def test_gaussian_pdf_matches_scipy(rng):
+    cov = np.array([[2.0, 0.6], [0.6, 0.5]])
+    g = fp.Gaussian(mean=[0.5, -1.0], cov=cov)
+    x = rng.normal(size=(50, 2))
+    np.testing.assert_allclose(g.pdf(x), stats.multivariate_normal([0.5, -1.0], cov).pdf(x), rtol=1e-12)
+
+
+def test_mixture_pdf_is_weighted_sum(rng):
+    mix = fp.GaussianMixture([1.0, 3.0], [[-1.0], [2.0]], [[[0.3]], [[0.5]]])
+    x = rng.normal(size=(40, 1))
+    expected = 0.25 * stats.norm(-1, np.sqrt(0.3)).pdf(x[:, 0]) + 0.75 * stats.norm(2, np.sqrt(0.5)).pdf(x[:, 0])
+    np.testing.assert_allclose(mix.pdf(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(mix.pdf(x[:, 0]), expected, rtol=1e-12)  # (n,) accepted in 1-D
+
+
+@pytest.mark.parametrize("density", [
+    fp.Gaussian([0.3, -0.2], [[1.0, 0.3], [0.3, 0.7]]),
+    fp.GaussianMixture([0.4, 0.6], [[-1.0, 0.0], [1.5, 0.5]], [np.eye(2) * 0.4, [[0.8, -0.2], [-0.2, 0.3]]]),
+])
+def test_grad_logpdf_matches_finite_differences(density, rng):
+    x = rng.normal(size=(20, 2))
+    eps = 1e-6
+    fd = np.stack([(density.logpdf(x + eps * e) - density.logpdf(x - eps * e)) / (2 * eps) for e in np.eye(2)],
+                  axis=1)
+    np.testing.assert_allclose(density.grad_logpdf(x), fd, rtol=1e-6, atol=1e-7)
+
+
+def test_samples_are_seeded_and_have_the_right_moments():
+    mix = fp.GaussianMixture([0.5, 0.5], [[-1.0], [2.0]], [[[0.3]], [[0.5]]])
+    a, b = mix.sample(200_000, seed=3), mix.sample(200_000, seed=3)
+    np.testing.assert_array_equal(a, b)
+    mean = 0.5
+    var = 0.5 * (0.3 + 1.0) + 0.5 * (0.5 + 4.0) - mean ** 2
+    # sample mean within 5 standard errors of the true mean (CLT)
+    assert abs(a.mean() - mean) < 5 * np.sqrt(var / a.shape[0])
+    assert abs(a.var() - var) < 0.02 * var
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: fp.Gaussian([0.0, 0.0], [[1.0]]), "shape"),
+    (lambda: fp.Gaussian([0.0], [[-1.0]]), "positive definite"),
+    (lambda: fp.Gaussian([0.0, 0.0], [[1.0, 0.5], [0.2, 1.0]]), "symmetric"),
+    (lambda: fp.GaussianMixture([0.5, 0.5], [[0.0]], [[[1.0]]]), "one per weight"),
+    (lambda: fp.GaussianMixture([-1.0, 2.0], [[0.0], [1.0]], [[[1.0]], [[1.0]]]), "non-negative"),
+    (lambda: fp.Gaussian([0.0], [[1.0]]).sample(0), "positive integer"),
+    (lambda: fp.Gaussian([0.0], [[1.0]]).pdf(np.zeros((3, 2))), "shape"),
+])
+def test_bad_densities(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
