@@ -253,9 +253,9 @@ class _Table:
             raise self.error(key, f"expected {expected}, got {v!r}")
         return v
 
-    def array(self, key, shape, example, default=_REQUIRED):
+    def array(self, key, shape, example, default=_REQUIRED, desc=None):
         """A nested list of numbers with the given shape (None entries match any length)."""
-        desc = _shape_desc(shape)
+        desc = desc or _shape_desc(shape)
         v = self.raw(key, default, f"{desc} (e.g. {example})")
         if v is default and default is not _REQUIRED:
             return v
@@ -268,12 +268,17 @@ class _Table:
 
 
 def _shape_desc(shape):
+    def n_of(n, what):
+        if n is None:
+            return f"some {what}s"
+        return f"{n} {what}" + ("" if n == 1 else "s")
+
     if len(shape) == 1:
-        return f"a list of {shape[0] if shape[0] is not None else 'some'} numbers"
+        return "a list of " + n_of(shape[0], "number")
     if len(shape) == 2:
-        return f"a list of {shape[0] if shape[0] is not None else 'K'} lists of {shape[1]} numbers"
-    return (f"a list of {shape[0] if shape[0] is not None else 'K'} {shape[1]}x{shape[2]} matrices "
-            "(lists of lists of numbers)")
+        return "a list of " + n_of(shape[0], "list") + " of " + n_of(shape[1], "number")
+    k = "some" if shape[0] is None else shape[0]
+    return f"a list of {k} {shape[1]}x{shape[2]} matri{'x' if k == 1 else 'ces'} (lists of lists of numbers)"
 
 
 def _numeric_array(v):
@@ -350,7 +355,8 @@ def _density(table: _Table, d: int, role: str, base_dir: Path):
             if d == 1 and isinstance(cov_raw, (int, float)) and not isinstance(cov_raw, bool):
                 cov = np.array([[float(cov_raw)]])
             else:
-                cov = table.array("cov", (d, d), ex_cov)
+                cov = table.array("cov", (d, d), ex_cov, desc=f"a {d}x{d} covariance matrix"
+                                  + (" or a variance" if d == 1 else ""))
             return Gaussian(mean, cov)
         if kind == "mixture":
             weights = table.array("weights", (None,), "[0.5, 0.5]")
@@ -535,8 +541,9 @@ def _compare_module():
     return mod if hasattr(mod, "wasserstein") else None
 
 
-def _table(sol, times, ens=None, out=sys.stdout):
+def _table(sol, times, ens=None, out=None):
     """Print time, JSD, L1 to rho_d, mass (and W1 particles vs grid) at the given times."""
+    out = sys.stdout if out is None else out
     compare = _compare_module() if ens is not None else None
     h = sol.history
     head = f"{'t':>8}  {'JSD':>10}  {'L1 to rho_d':>11}  {'mass':>16}"
@@ -614,8 +621,10 @@ class Interrupted(Exception):
     """The run was interrupted (Ctrl-C); the message says where the last checkpoint is."""
 
 
-def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, out=sys.stdout, err=sys.stderr):
+def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, out=None, err=None):
     """Run a parsed run file: solve, particles, table, results file, figures. Returns the Solution."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     import fokkerplanck as fp
 
     from .checkpoint import Checkpoint, load_state
@@ -739,8 +748,10 @@ directory = "fokkerplanck-out"
 """
 
 
-def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=sys.stdout, err=sys.stderr):
+def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=None, err=None):
     """The demo run (:data:`DEMO_RUN`): a 1-D flow toward a two-mode target, particles beside it."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     try:
         import tomllib
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
