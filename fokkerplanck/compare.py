@@ -35,7 +35,7 @@ Wasserstein distances (the functions return :math:`W_p`, never :math:`W_p^p`)
   :math:`W_p`, so compare like with like (``method=`` fixes the choice).
 
 Binned measures against the cell masses: :func:`total_variation` (``1/2 sum |p_k - q_k|``, with
-samples outside the box counted as mismatch) and :func:`jensen_shannon` (eq. 3 of the paper on
+the mass outside the box as one more bin) and :func:`jensen_shannon` (eq. 3 of the paper on
 the cell masses). Both have a sampling floor of order ``sqrt(cells / n)`` for ``n`` samples.
 
 References
@@ -469,8 +469,9 @@ def _binning_grid(a, b, grid):
 def total_variation(x, y, *, grid=None) -> float:
     r"""Binned total variation :math:`\tfrac12\sum_k |p_k - q_k|` of the cell masses (in [0, 1]).
 
-    Samples are binned into the cells of the grid (that of the grid density, or ``grid=``);
-    samples outside the box count fully: :math:`TV = \tfrac12(\sum_k|p_k - q_k| + p_{out} + q_{out})`.
+    Samples are binned into the cells of the grid (that of the grid density, or ``grid=``); the
+    mass outside the box is one more bin: :math:`TV = \tfrac12(\sum_k|p_k - q_k| + |p_{out} - q_{out}|)`
+    (a grid density has none, so samples outside count fully against it).
     For ``n`` i.i.d. samples of a density on ``K`` cells its expectation is of order
     :math:`\tfrac12\sqrt{2K/(\pi n)}` when every cell holds many samples (the sampling floor).
     """
@@ -480,7 +481,7 @@ def total_variation(x, y, *, grid=None) -> float:
     g = _binning_grid(a, b, grid)
     pa, oa = _cell_masses(a, g)
     pb, ob = _cell_masses(b, g)
-    return float(0.5 * (np.sum(np.abs(pa - pb)) + oa + ob))
+    return float(0.5 * (np.sum(np.abs(pa - pb)) + abs(oa - ob)))
 
 
 def jensen_shannon(x, y, *, grid=None) -> float:
