@@ -741,7 +741,7 @@ dt = 0.02
 method = "rk4"
 sampling = "sobol"
 seed = 0
-n_snapshots = 81
+n_snapshots = 41
 
 [output]
 directory = "fokkerplanck-out"
