@@ -26,9 +26,12 @@ direct or with some *linear (CG) iterations*.
 
 Linear solvers: in 1-D the Hessian is tridiagonal and the whole Newton iteration runs in one
 numba-compiled kernel (Cholesky/Thomas solve, O(n) per iteration). In 2-D/3-D the Hessian is
-sparse; ``linear_solver="direct"`` factorises it with SuperLU, ``"amg"`` uses conjugate gradients
-preconditioned by a smoothed-aggregation algebraic multigrid hierarchy (pyamg) that is reused
-while it stays effective. ``"auto"`` picks by size (see README, "Choice of linear solver").
+sparse and solved by conjugate gradients with a preconditioner built from a recent Hessian and
+reused while it stays effective (consecutive Hessians differ only in their diagonal):
+``linear_solver="direct"`` uses a SuperLU factorisation (exact on the matrix it was built from, so
+the first solve after a rebuild is direct), ``"amg"`` a smoothed-aggregation algebraic multigrid
+V-cycle (pyamg). The CG tolerance follows the Newton residual (inexact Newton). ``"auto"`` picks
+SuperLU in 2-D and AMG in 3-D, by measurement (README, "Choice of linear solver").
 """
 
 from __future__ import annotations
@@ -45,8 +48,10 @@ from .divergences import Divergence
 
 __all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d"]
 
-#: Unknowns above which ``linear_solver="auto"`` switches from SuperLU to AMG-preconditioned CG.
-AUTO_AMG_THRESHOLD = 40_000
+#: ``linear_solver="auto"``: banded kernel in 1-D, SuperLU-preconditioned CG in 2-D, AMG-CG in
+#: 3-D (where LU fill-in grows fast), except for 3-D grids below this many cells. Chosen by
+#: measurement: benchmarks/bench_fipy.py, cases b128solvers, b256 and solvers3d.
+AUTO_DIRECT_MAX_3D = 4_000
 
 #: Newton also stops (converged) when its correction is below this relative size, i.e. at the
 #: round-off floor of w, provided the residual is below STAGNATION_RESIDUAL. The floor of the
@@ -209,34 +214,35 @@ def newton_kernel_1d(divergence: Divergence):
 # Any dimension: Newton in numpy with a sparse linear solver
 # --------------------------------------------------------------------------------------------
 
-class _DirectSolver:
-    name = "direct"
+class _ReusedPreconditionerCG:
+    """Conjugate gradients with a preconditioner built from a recent Hessian and reused.
 
-    def solve(self, H, rhs, rtol=None):
-        lu = spla.splu(H.tocsc(), permc_spec="MMD_AT_PLUS_A")
-        return lu.solve(rhs), 1
+    Consecutive Hessians ``diag(m (Phi^{-1})'(w)) + hK`` differ only in their diagonal, so a
+    preconditioner built from one of them stays effective over several Newton iterations and time
+    steps. It is rebuilt when CG needs more than ``rebuild_after`` iterations (or fails).
+    Subclasses say how to build it.
+    """
 
+    name = ""
 
-class _AMGSolver:
-    """CG preconditioned by a smoothed-aggregation hierarchy, rebuilt only when CG slows down."""
-
-    name = "amg"
-
-    def __init__(self, rtol=1e-14, rebuild_after=25):
-        import pyamg  # noqa: F401  (checked at construction so the error comes early)
+    def __init__(self, rtol=1e-14, rebuild_after=8):
         self.rtol = rtol
         self.rebuild_after = rebuild_after
         self._precond = None
+        self.n_builds = 0
 
-    def _build(self, H):
-        import pyamg
-        ml = pyamg.smoothed_aggregation_solver(H, symmetry="symmetric", max_coarse=300, coarse_solver="splu")
-        self._precond = ml.aspreconditioner(cycle="V")
+    def _build(self, H):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _rebuild(self, H):
+        self._precond = self._build(H)
+        self.n_builds += 1
 
     def solve(self, H, rhs, rtol=None):
         rtol = self.rtol if rtol is None else max(rtol, self.rtol)
         if self._precond is None:
-            self._build(H)
+            self._rebuild(H)
+        total = 0
         for attempt in range(2):
             count = [0]
 
@@ -244,18 +250,44 @@ class _AMGSolver:
                 count[0] += 1
 
             x, info = spla.cg(H, rhs, rtol=rtol, atol=0.0, maxiter=200, M=self._precond, callback=cb)
-            if info == 0 and count[0] <= self.rebuild_after:
-                return x, count[0]
-            if info == 0:  # converged but slowly: refresh the hierarchy for next time
-                self._build(H)
-                return x, count[0]
-            self._build(H)
-        raise np.linalg.LinAlgError("AMG-preconditioned CG did not converge")
+            total += count[0]
+            if info == 0:
+                if count[0] > self.rebuild_after:  # converged but slowly: refresh for next time
+                    self._rebuild(H)
+                return x, max(total, 1)
+            self._rebuild(H)
+        raise np.linalg.LinAlgError(f"{self.name}-preconditioned CG did not converge")
 
 
-def _make_linear_solver(name: str, n: int):
+class _DirectSolver(_ReusedPreconditionerCG):
+    """SuperLU factorisation of the Hessian (exact on the matrix it was built from), reused as
+    the preconditioner of CG for the following Hessians and refactorised when it loses effect."""
+
+    name = "direct"
+
+    def _build(self, H):
+        lu = spla.splu(H.tocsc(), permc_spec="MMD_AT_PLUS_A")
+        return spla.LinearOperator(H.shape, matvec=lu.solve, dtype=float)
+
+
+class _AMGSolver(_ReusedPreconditionerCG):
+    """Smoothed-aggregation algebraic multigrid V-cycle (pyamg) as the preconditioner of CG."""
+
+    name = "amg"
+
+    def __init__(self, rtol=1e-14, rebuild_after=25):
+        import pyamg  # noqa: F401  (checked at construction so the error comes early)
+        super().__init__(rtol=rtol, rebuild_after=rebuild_after)
+
+    def _build(self, H):
+        import pyamg
+        ml = pyamg.smoothed_aggregation_solver(H, symmetry="symmetric", max_coarse=300, coarse_solver="splu")
+        return ml.aspreconditioner(cycle="V")
+
+
+def _make_linear_solver(name: str, n: int, ndim: int):
     if name == "auto":
-        name = "amg" if n > AUTO_AMG_THRESHOLD else "direct"
+        name = "amg" if (ndim == 3 and n > AUTO_DIRECT_MAX_3D) else "direct"
     if name == "direct":
         return _DirectSolver()
     if name == "amg":
@@ -275,7 +307,7 @@ class Resolvent:
         ``rho_d * cell_volume`` on the cells (grid shape).
     linear_solver : {"auto", "banded", "direct", "amg"}
         ``"banded"`` (1-D only) runs the compiled tridiagonal kernel; ``"auto"`` means banded in
-        1-D, SuperLU below :data:`AUTO_AMG_THRESHOLD` unknowns and AMG-CG above.
+        1-D, SuperLU-preconditioned CG in 2-D and AMG-preconditioned CG in 3-D.
     tol : float
         Newton stops when the L1 norm of the step residual (in units of mass; total mass is 1)
         is at most ``tol``. The mass error of a step is bounded by this residual.
@@ -300,7 +332,7 @@ class Resolvent:
             self._linear = None
         else:
             self._kernel = None
-            self._linear = _make_linear_solver(linear_solver, self.cell_mass.size)
+            self._linear = _make_linear_solver(linear_solver, self.cell_mass.size, self.ndim)
             self._K = operators.laplacian_matrix(coeffs, self.shape)
         self.linear_solver = linear_solver if self._linear is None else self._linear.name
 
@@ -318,6 +350,13 @@ class Resolvent:
         else:
             w, it, lin, res, status = self._newton(v_old, w0, float(h))
         v = self.divergence.phi_inv(w)
+        if status == 0:
+            # The step conserves mass exactly in exact arithmetic; what is left is the Newton
+            # residual's sum (<= tol). Rescaling by the mass ratio, a relative change <= tol that keeps
+            # v >= 0, removes it, so mass stays exact to round-off over any number of steps.
+            mass_new = float(np.sum(self.cell_mass * v))
+            if mass_new > 0:
+                v *= float(np.sum(self.cell_mass * v_old)) / mass_new
         return ResolventResult(v=v, w=w, converged=(status == 0), newton_iterations=int(it),
                                linear_iterations=int(lin), residual=float(res), status=int(status))
 
