@@ -21,9 +21,23 @@ from .trackers import CallbackTracker, Tracker
 
 __version__ = "0.1.0"
 
+
+def load(path):
+    """The :class:`Solution` saved in a results file (see :func:`fokkerplanck.io.load`)."""
+    from .io import load as _load
+
+    return _load(path)
+
+
+def save(path, solution, **kwargs):
+    """Save a :class:`Solution` to an HDF5 results file (see :func:`fokkerplanck.io.save`)."""
+    from .io import save as _save
+
+    return _save(path, solution, **kwargs)
+
 __all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Divergence", "available_divergences",
            "get_divergence", "jsd", "Problem", "setup", "Solution", "ConvergenceError", "solve",
-           "Tracker", "CallbackTracker", "__version__"]
+           "Tracker", "CallbackTracker", "load", "save", "__version__"]
 
 # Submodules with heavier dependencies load on first use: fp.particles, fp.compare, fp.theory, ...
 _LAZY_SUBMODULES = {"particles", "compare", "gan", "theory", "sweep", "plot", "io", "cli", "fipy_reference",

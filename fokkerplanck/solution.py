@@ -70,6 +70,12 @@ class Solution:
         """``u / rho_d`` at the saved times (the paper's v, eq. 31)."""
         return self.u / self.target
 
+    def plot(self, particles=None, path=None, **kwargs):
+        """Overview figure (snapshots, JSD and L1 against time): :func:`fokkerplanck.plot.solution`."""
+        from .plot import solution as _plot_solution
+
+        return _plot_solution(self, particles=particles, path=path, **kwargs)
+
     def __repr__(self):
         return (f"Solution(divergence={self.divergence!r}, grid={self.grid!r}, n_saved={len(self.t)}, "
                 f"t_final={self.t[-1] if len(self.t) else None}, n_steps={self.n_steps}, "
