@@ -97,7 +97,7 @@ def bandwidth(x, rule="scott") -> np.ndarray:
             raise ValueError(f"unknown bandwidth rule {rule!r}; use one of {_BANDWIDTH_RULES} or a positive number.")
         if n < 2:
             raise ValueError("a bandwidth rule needs at least 2 samples; pass the bandwidth as a number.")
-        sigma = x.std(axis=0, ddof=1)
+        sigma = _column_std(x)
         if key == "silverman":
             q75, q25 = np.percentile(x, [75, 25], axis=0)
             iqr = (q75 - q25) / 1.349
@@ -120,6 +120,24 @@ def bandwidth(x, rule="scott") -> np.ndarray:
 
 
 _bandwidth = bandwidth  # evaluate() has a parameter of the same name
+
+
+@njit(cache=True)
+def _column_std(x):  # pragma: no cover - compiled
+    """Sample standard deviation (ddof = 1) of each column, two passes."""
+    n, d = x.shape
+    out = np.empty(d)
+    for a in range(d):
+        mean = 0.0
+        for j in range(n):
+            mean += x[j, a]
+        mean /= n
+        ss = 0.0
+        for j in range(n):
+            z = x[j, a] - mean
+            ss += z * z
+        out[a] = math.sqrt(ss / (n - 1))
+    return out
 
 
 # --- exact pairwise sums ---------------------------------------------------------------------
@@ -222,6 +240,45 @@ def _interpolate(meshes, y, lower, inv_delta, shape, strides):  # pragma: no cov
     return out
 
 
+@njit(cache=True)
+def _linear_binning_1d(x, lower, inv_delta, nodes, out):  # pragma: no cover - compiled
+    w_unit = 1.0 / x.shape[0]
+    last = nodes - 1
+    for j in range(x.shape[0]):
+        s = (x[j, 0] - lower) * inv_delta
+        if s < 0.0:
+            s = 0.0
+        elif s > last:
+            s = float(last)
+        i = int(s)
+        if i > last - 1:
+            i = last - 1
+        f = s - i
+        out[i] += w_unit * (1.0 - f)
+        out[i + 1] += w_unit * f
+
+
+@njit(cache=True)
+def _interpolate_1d(dens, grad, y, lower, inv_delta):  # pragma: no cover - compiled
+    m = y.shape[0]
+    last = dens.size - 1
+    p = np.empty(m)
+    g = np.empty((m, 1))
+    for i in range(m):
+        s = (y[i, 0] - lower) * inv_delta
+        if s < 0.0:
+            s = 0.0
+        elif s > last:
+            s = float(last)
+        c = int(s)
+        if c > last - 1:
+            c = last - 1
+        f = s - c
+        p[i] = dens[c] + f * (dens[c + 1] - dens[c])
+        g[i, 0] = grad[c] + f * (grad[c + 1] - grad[c])
+    return p, g
+
+
 def _binned(x, y, h, bins_per_bandwidth, cutoff, max_nodes):
     n, d = x.shape
     lo = np.minimum(x.min(axis=0), y.min(axis=0))
@@ -243,7 +300,10 @@ def _binned(x, y, h, bins_per_bandwidth, cutoff, max_nodes):
     strides = np.array([int(np.prod(shape[a + 1:])) for a in range(d)], dtype=np.int64)
     inv_delta = 1.0 / delta
     counts = np.zeros(int(np.prod(shape)))
-    _linear_binning(x, lower, inv_delta, shape, strides, counts)
+    if d == 1:
+        _linear_binning_1d(x, float(lower[0]), float(inv_delta[0]), int(shape[0]), counts)
+    else:
+        _linear_binning(x, lower, inv_delta, shape, strides, counts)
     counts = counts.reshape(shape_t)
 
     # sampled kernels along each axis (values of the 1-D Gaussian and its derivative), wrapped
@@ -276,6 +336,9 @@ def _binned(x, y, h, bins_per_bandwidth, cutoff, max_nodes):
     for a in range(d):
         factors = [dg_hat[b] if b == a else g_hat[b] for b in range(d)]
         meshes.append(sfft.irfftn(c_hat * outer(factors), s=fft_shape)[crop])
+    if d == 1:
+        return _interpolate_1d(np.ascontiguousarray(meshes[0]), np.ascontiguousarray(meshes[1]), y,
+                               float(lower[0]), float(inv_delta[0]))
     stacked = np.stack([np.ascontiguousarray(mm).ravel() for mm in meshes])
     vals = _interpolate(stacked, y, lower, inv_delta, shape, strides)
     return vals[0], np.ascontiguousarray(vals[1:].T)
