@@ -341,7 +341,7 @@ def _frame_times(sol, particle_t, max_frames):
     return base[sel]
 
 
-def animate(sol, path, particles=None, fps: int = 15, max_frames: int = 100, mp4: bool | None = None, dpi=90):
+def animate(sol, path, particles=None, fps: int = 10, max_frames: int = 100, mp4: bool | None = None, dpi=90):
     """Animate the flow (and particles) to a GIF (Pillow writer) and, with ffmpeg, an MP4.
 
     Parameters
