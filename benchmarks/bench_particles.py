@@ -83,6 +83,8 @@ x = np.random.default_rng(0).standard_normal((50, 1)); x2 = np.random.default_rn
 def run():
     particles.simulate(tg, ini, 0.1, n=50, velocity="grid", solution=sol, dt=0.05)
     particles.simulate(None, None, 0.1, velocity="grid", solution=sol2, dt=0.05, x0=x2 * 0.5)
+    particles.simulate(tg, ini, 0.1, n=50, velocity="kde", dt=0.05)
+    particles.simulate(tg, ini, 0.1, n=50, velocity="sde", dt=0.05)
     kde.evaluate(x, method="exact"); kde.evaluate(x, method="binned"); kde.evaluate(x2, method="binned")
     compare.wasserstein(x, (g, sol.u[-1])); compare.wasserstein(x2, (g2, sol2.u[-1]), method="sliced")
 t0 = time.process_time(); run(); first = time.process_time() - t0
@@ -102,8 +104,8 @@ def compile_times():
                                  check=True)
             first, second = map(float, out.stdout.split())
             res.append((label, first, second))
-    emit("All particle/compare/KDE kernels (grid-velocity interpolation 1-D and n-D, exact and binned KDE, "
-         "1-D quantile merge, cell projection) plus the core solver's, first call minus second call of a tiny "
+    emit("All particle/compare/KDE kernels (grid-velocity interpolation 1-D, 2-D and n-D, exact and binned KDE, "
+         "target log-density, KDE/SDE velocity, 1-D quantile merge, cell projection) plus the core solver's, first call minus second call of a tiny "
          "problem, in a fresh process with an empty `NUMBA_CACHE_DIR`, then again with that cache filled:")
     emit()
     emit("| run | first call (CPU s) | second call (CPU s) | compile/load (CPU s) |")

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import math
 import time as _time
+import warnings
 from dataclasses import dataclass, field as _field
 
 import numpy as np
@@ -825,6 +826,12 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         if domain is not None and domain != solution.grid:
             raise ValueError("in grid mode the particles live in the solution's grid; omit domain=.")
         domain = solution.grid
+        steps = np.asarray(solution.history.get("dt", []), dtype=float)[1:] if solution.history else np.array([])
+        if len(solution.t) > 1 and steps.size and np.max(np.diff(solution.t)) > 1.5 * steps.max():
+            warnings.warn(f"the solution saved {len(solution.t)} frames, up to {np.max(np.diff(solution.t)):.3g} "
+                          f"apart, but its steps were at most {steps.max():.3g}: the particles see the velocity "
+                          "linearly interpolated between saved frames. Solve with t_eval='steps' for every step.",
+                          UserWarning, stacklevel=2)
         unknown = set(velocity_options) - set(_GRID_OPTIONS)
         if unknown:
             raise ValueError(f"unknown velocity_options {sorted(unknown)} for velocity='grid'; known: {_GRID_OPTIONS}.")

@@ -114,6 +114,22 @@ def test_sliced_projection_of_grid_density_is_exact_for_translates():
     assert compare.wasserstein((grid, u), (grid, u), method="sliced") == 0.0
 
 
+def test_sliced_projection_of_3d_grid_density_is_exact_for_translates():
+    """3-D cells project to sums of three uniforms (piecewise-quadratic CDF): for a translate by whole
+    cells each projected W1 is |theta . v| exactly, so SW1 = mean_k |theta_k . v| over the directions used."""
+    grid = fp.Grid([-4.0, -4.0, -4.0], [4.0, 4.0, 4.0], [16, 16, 16])
+    u = fp.Gaussian([0.0, 0.0, 0.0], np.diag([0.6, 0.8, 0.5])).pdf(grid.points()).reshape(grid.shape)
+    shifted = np.zeros_like(u)
+    shifted[1:, :, 2:] = u[:-1, :, :-2]  # by (+dx, 0, +2 dz); mass pushed out ~1e-8
+    v = np.array([grid.spacing[0], 0.0, 2 * grid.spacing[2]])
+    theta = compare._directions(3, 24, 5)
+    expected = np.mean(np.abs(theta @ v))
+    got = compare.sliced_wasserstein((grid, u), (grid, shifted), p=1, n_projections=24, seed=5)
+    # each projection is binned (16 bins across a projected cell, aligned to the measure's own extent):
+    # an O(bin^2) approximation of the exact projected CDF, measured 2e-5 relative here
+    assert got == pytest.approx(expected, rel=1e-4)
+
+
 def test_samples_against_2d_grid_density_floor(rng):
     """Sliced W1 of exact samples of the piecewise-constant density shrinks like n^(-1/2)."""
     grid = fp.Grid([-5.0, -5.0], [5.0, 5.0], [48, 48])

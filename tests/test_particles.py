@@ -152,6 +152,14 @@ def test_grid_velocity_exact_for_kl_gaussians_and_second_order_for_jsd():
     exact_kl = -(u_dens.grad_logpdf(pts) - rho_dens.grad_logpdf(pts))
     b = particles.GridVelocity(make("kl", grid))(0.0, pts)
     np.testing.assert_allclose(b, exact_kl, rtol=0, atol=1e-9)
+    # 3-D: the general staggered (trilinear) kernel
+    u3 = fp.Gaussian([0.5, -0.3, 0.2], [[0.5, 0.1, 0.0], [0.1, 0.7, 0.1], [0.0, 0.1, 0.6]])
+    g3 = fp.Grid([-4.0, -4.0, -4.0], [4.0, 4.0, 4.0], [16, 20, 18])
+    sol3 = fp.Solution(t=np.array([0.0]), u=u3.pdf(g3.points()).reshape(g3.shape)[None], history={}, grid=g3,
+                       target=fp.Gaussian([0.0] * 3, np.eye(3)).pdf(g3.points()).reshape(g3.shape),
+                       divergence="kl", beta=1.0)
+    p3 = np.random.default_rng(1).uniform(-3.0, 3.0, size=(500, 3))
+    np.testing.assert_allclose(particles.GridVelocity(sol3)(0.0, p3), -(u3.grad_logpdf(p3) + p3), rtol=0, atol=1e-9)
 
     def exact_jsd(x):
         v = u_dens.pdf(x) / rho_dens.pdf(x)
@@ -366,6 +374,12 @@ def test_bad_input_raises_clear_value_errors(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         particles.simulate(TARGET_1D, INITIAL_1D, 1.0, **args)
+
+
+def test_sparse_frames_warn():
+    sol = fp.solve(TARGET_1D, INITIAL_1D, GRID_1D, 0.5, dt=1e-2)  # frames at 0 and 0.5 only
+    with pytest.warns(UserWarning, match="t_eval='steps'"):
+        particles.simulate(TARGET_1D, INITIAL_1D, 0.5, n=10, velocity="grid", solution=sol)
 
 
 def test_bad_grid_mode_input(sol_1d):
