@@ -296,15 +296,21 @@ def _numeric_array(v):
     return arr
 
 
-def _load_toml(path: Path) -> tuple[dict, str]:
+def _toml():
+    """The TOML reader: tomllib (Python >= 3.11), else the 'tomli' package, else a clear error."""
     try:
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    except ImportError:  # Python 3.10
         try:
             import tomli as tomllib
-        except ModuleNotFoundError:
+        except ImportError:
             raise RunFileError("reading run files needs Python >= 3.11 (tomllib) or the 'tomli' package on "
                                "Python 3.10: pip install tomli") from None
+    return tomllib
+
+
+def _load_toml(path: Path) -> tuple[dict, str]:
+    tomllib = _toml()
     if not path.exists():
         raise RunFileError(f"{path}: run file not found")
     if not path.is_file():
@@ -752,11 +758,7 @@ def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=None, err=
     """The demo run (:data:`DEMO_RUN`): a 1-D flow toward a two-mode target, particles beside it."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    data = tomllib.loads(DEMO_RUN)
+    data = _toml().loads(DEMO_RUN)
     have_particles = _particles_module() is not None and _compare_module() is not None
     if not particles or not have_particles:
         data.pop("particles")

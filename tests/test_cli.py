@@ -276,3 +276,14 @@ def test_progress_bar_only_on_a_terminal():
     short = _Tty()
     fp.solve(*args, dt=0.05, trackers=[ProgressBar(stream=short, delay=60.0)])
     assert short.getvalue() == ""  # a run shorter than the delay prints nothing
+
+
+def test_python_310_without_tomllib_gets_a_clear_message(tmp_path, monkeypatch, capsys):
+    # Python 3.10 has no tomllib: without the optional 'tomli' the command says what to install
+    monkeypatch.setitem(sys.modules, "tomllib", None)
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    assert cli.main(["run", str(_write(tmp_path, GOOD))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Python >= 3.11" in err and "pip install tomli" in err
+    assert cli.main(["demo", "--out", str(tmp_path / "demo")]) == 2
+    assert "pip install tomli" in capsys.readouterr().err
