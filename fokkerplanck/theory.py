@@ -109,9 +109,9 @@ class _PseudoInverse:
             prec = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric").aspreconditioner(cycle="V")
 
             def _solve(b):
-                y, info = spla.cg(A, d * b, rtol=1e-12, atol=0.0, maxiter=1000, M=prec)
+                y, info = spla.cg(A, d * b, rtol=1e-10, atol=0.0, maxiter=500, M=prec)
                 if info != 0:
-                    raise RuntimeError(f"spectral_gap: CG did not converge in the shift-invert solve (info={info}).")
+                    raise RuntimeError(f"spectral_gap: CG did not converge in the shift-invert solve (info={info}); try solver=\"direct\".")
                 return d * y
 
             self._solve = _solve
