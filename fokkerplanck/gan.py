@@ -352,7 +352,8 @@ def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedV
     data : array_like, shape (n_d, d)
         Samples of the data density rho_d (the only access to rho_d).
     seed : int, numpy Generator or None
-        Seed of the calibrator's random features.
+        Seed of the calibrator's random features (an int seeds a stream independent of
+        ``numpy.random.default_rng(seed)``, which callers may use for the initial sample).
     **calibrator_options
         ``n_features``, ``bandwidth``, ``regularization``, ``warm_start``, ``tol``, ``max_iter``
         of :class:`Calibrator`.
@@ -372,7 +373,20 @@ def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedV
     if unknown:
         raise ValueError(f"unknown calibrator option(s) {sorted(unknown)}; valid: n_features, bandwidth, "
                          "regularization, warm_start, tol, max_iter.")
-    return CalibratedVelocity(data, Calibrator(seed=seed, **calibrator_options))
+    return CalibratedVelocity(data, Calibrator(seed=_feature_seed(seed), **calibrator_options))
+
+
+def _feature_seed(seed):
+    """A seed for the calibrator's features that does not reproduce the stream of ``default_rng(seed)``.
+
+    Callers such as ``fp.particles.simulate`` use the same integer seed for the initial sample; drawing
+    the random frequencies from the identical stream would correlate them with the particles.
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.SeedSequence(entropy=int(seed), spawn_key=(0x6A11,))
+    raise ValueError(f"seed must be an int, a numpy Generator or None, got {seed!r}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,6 +585,12 @@ class ParametricNavigator:
         None (default) uses all the data every time.
     fit_method, ridge, learning_rate, n_fit_steps
         Passed to :func:`fit_generator` (``method``, ``ridge``, ``learning_rate``, ``n_steps``).
+    match_iterations : int
+        Set-wise only: alternate matching and fitting this many times (default 1: match the
+        current outputs once, then fit). Each round re-matches the *fitted* outputs
+        :math:`G_\theta(z_i)` to the moved points and refits, which never increases the set-wise
+        loss :math:`\min_\sigma \frac1m\sum_i |G_\theta(z_i) - y_{\sigma(i)}|^2` (+ ridge): a block
+        coordinate descent on a squared-W2 fit of the moved sample.
     calibrator : Calibrator, optional
         Default ``Calibrator(seed=seed)``.
     seed : int or None
@@ -578,7 +598,8 @@ class ParametricNavigator:
     """
 
     def __init__(self, generator, data, step_size, fitting="pointwise", batch_size=1000, data_batch_size=None,
-                 fit_method="lstsq", ridge=1e-6, learning_rate=0.5, n_fit_steps=1, calibrator=None, seed=None):
+                 fit_method="lstsq", ridge=1e-6, learning_rate=0.5, n_fit_steps=1, match_iterations=1,
+                 calibrator=None, seed=None):
         if not isinstance(generator, RandomFeatureGenerator):
             raise ValueError(f"generator must be a RandomFeatureGenerator, got {type(generator).__name__}.")
         self.generator = generator
@@ -598,6 +619,7 @@ class ParametricNavigator:
         self.fit_options = dict(method=fit_method, ridge=_positive_float("ridge", ridge, allow_zero=True),
                                 learning_rate=_positive_float("learning_rate", learning_rate),
                                 n_steps=_positive_int("n_fit_steps", n_fit_steps))
+        self.match_iterations = _positive_int("match_iterations", match_iterations)
         if calibrator is not None and not isinstance(calibrator, Calibrator):
             raise ValueError(f"calibrator must be a Calibrator, got {type(calibrator).__name__}.")
         self.rng = np.random.default_rng(seed)
@@ -612,24 +634,38 @@ class ParametricNavigator:
         return self.data[idx]
 
     def step(self) -> dict:
-        """One iteration of Algorithm 1; returns diagnostics (mean move length, fit residual, ...)."""
+        """One iteration of Algorithm 1.
+
+        Returns a dict: ``t``; ``move``, the RMS length of the moves of eq. 22; ``fit_residual``,
+        the RMS distance between the refitted outputs and their targets (``move`` would be the
+        residual of not refitting at all); ``reassigned``, the fraction of points the set-wise
+        matching paired with another point's target (0 for point-wise); ``calibrator_iterations``.
+        """
         gen = self.generator
         z = gen.sample_latent(self.batch_size, self.rng)
         x = gen(z)
         self.calibrator.fit(self._data_batch(), x)
         y = x + self.step_size * self.calibrator.velocity(x)
+        move = float(np.sqrt(np.mean(np.sum((y - x) ** 2, axis=1))))
+        reassigned = 0.0
         if self.fitting == "setwise":
-            y = y[match(x, y)]
-        theta = fit_generator(gen, z, y, **self.fit_options)
+            current = x
+            for _ in range(self.match_iterations):
+                perm = match(current, y)
+                theta = fit_generator(gen, z, y[perm], **self.fit_options)
+                current = gen(z, theta)
+            reassigned = float(np.mean(perm != np.arange(perm.size)))
+            y = y[perm]
+        else:
+            theta = fit_generator(gen, z, y, **self.fit_options)
         if not np.all(np.isfinite(theta)):
             raise FloatingPointError(f"the generator parameters became non-finite at iteration {self.iteration}.")
         gen.theta = theta
         self.t += self.step_size
         self.iteration += 1
         fitted = gen(z)
-        return dict(t=self.t, move=float(np.mean(np.linalg.norm(y - x, axis=1))),
-                    fit_residual=float(np.sqrt(np.mean(np.sum((fitted - y) ** 2, axis=1)))),
-                    calibrator_iterations=self.calibrator.n_iter_)
+        return dict(t=self.t, move=move, fit_residual=float(np.sqrt(np.mean(np.sum((fitted - y) ** 2, axis=1)))),
+                    reassigned=reassigned, calibrator_iterations=self.calibrator.n_iter_)
 
     def run(self, n_iter, callback=None) -> list:
         """``n_iter`` iterations; ``callback(navigator, info)`` after each. Returns the list of infos."""
@@ -675,7 +711,7 @@ class NonparametricNavigator:
         self.particles = self.particles + self.step_size * v
         self.t += self.step_size
         self.iteration += 1
-        return dict(t=self.t, move=float(self.step_size * np.mean(np.linalg.norm(v, axis=1))),
+        return dict(t=self.t, move=float(self.step_size * np.sqrt(np.mean(np.sum(v * v, axis=1)))),
                     calibrator_iterations=self.field.calibrator.n_iter_)
 
     def run(self, n_iter, callback=None) -> list:
