@@ -220,8 +220,8 @@ class _Table:
     def number(self, key, default=_REQUIRED, positive=False, allow_zero=False, lo=None, hi=None):
         what = "a positive number" if positive else "a number"
         v = self.raw(key, default, what)
-        if v is default and default is not _REQUIRED:
-            return v
+        if key not in self.data:
+            return v  # the default
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise self.error(key, f"expected {what}, got {v!r}")
         if positive and (v < 0 or (v == 0 and not allow_zero)):
@@ -232,14 +232,16 @@ class _Table:
 
     def integer(self, key, default=_REQUIRED, minimum=1):
         v = self.raw(key, default, f"an integer >= {minimum}")
-        if v is default and default is not _REQUIRED:
-            return v
+        if key not in self.data:
+            return v  # the default
         if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
             raise self.error(key, f"expected an integer >= {minimum}, got {v!r}")
         return v
 
     def boolean(self, key, default=_REQUIRED):
         v = self.raw(key, default, "true or false")
+        if key not in self.data:
+            return v  # the default
         if not isinstance(v, bool):
             raise self.error(key, f"expected true or false, got {v!r}")
         return v
@@ -247,8 +249,8 @@ class _Table:
     def string(self, key, default=_REQUIRED, choices=None):
         expected = "one of " + ", ".join(repr(c) for c in choices) if choices else "a string"
         v = self.raw(key, default, expected)
-        if v is default and default is not _REQUIRED:
-            return v
+        if key not in self.data:
+            return v  # the default
         if not isinstance(v, str) or (choices and v not in choices):
             raise self.error(key, f"expected {expected}, got {v!r}")
         return v
@@ -257,8 +259,8 @@ class _Table:
         """A nested list of numbers with the given shape (None entries match any length)."""
         desc = desc or _shape_desc(shape)
         v = self.raw(key, default, f"{desc} (e.g. {example})")
-        if v is default and default is not _REQUIRED:
-            return v
+        if key not in self.data:
+            return v  # the default
         arr = _numeric_array(v)
         if arr is None or arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
             raise self.error(key, f"expected {desc} (e.g. {example}), got {v!r}")
