@@ -41,7 +41,8 @@ __all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Divergence", "avai
 
 # Submodules with heavier dependencies load on first use: fp.particles, fp.compare, fp.theory, ...
 _LAZY_SUBMODULES = {"particles", "compare", "gan", "theory", "sweep", "plot", "io", "cli", "fipy_reference",
-                    "operators", "resolvent", "diagnostics", "sampling", "kde"}
+                    "operators", "resolvent", "diagnostics", "sampling", "kde", "progress", "checkpoint",
+                    "divergences", "solver", "problem", "trackers", "densities", "grid"}
 
 
 def __getattr__(name):

@@ -52,6 +52,10 @@ class Divergence:
         :math:`\Phi'(1)\lambda_1` (MATH.md section 3).
     w_lower : float
         Lower end of the domain of :math:`\Phi^{-1}` (``-inf`` when it is all of R).
+    kernel_code : int
+        Index of this divergence in the scalar dispatch functions below (:func:`phi_inv_scalar`
+        ...), which the compiled 1-D Newton kernel calls; ``-1`` (the default for a new divergence)
+        means the solver uses its generic sparse Newton path instead, which needs nothing more.
     """
 
     name: str
@@ -64,6 +68,7 @@ class Divergence:
     phi_inv_antiderivative: Callable
     phi_prime_at_one: float
     w_lower: float = -np.inf
+    kernel_code: int = -1
 
     def value(self, v, cell_mass) -> float:
         r""":math:`D_f = \sum_i m_i f(v_i)` with cell masses ``m = rho_d * cell_volume``."""
@@ -108,7 +113,7 @@ def _js_phi_inv_antiderivative(w):
 JENSEN_SHANNON = Divergence(
     name="jsd", long_name="Jensen-Shannon",
     f=_js_f, f_prime=_js_f_prime, phi=_js_phi, phi_inv=_js_phi_inv, phi_inv_prime=_js_phi_inv_prime,
-    phi_inv_antiderivative=_js_phi_inv_antiderivative, phi_prime_at_one=0.25,
+    phi_inv_antiderivative=_js_phi_inv_antiderivative, phi_prime_at_one=0.25, kernel_code=0,
 )
 
 
@@ -143,8 +148,35 @@ def _half_square(w):
 KULLBACK_LEIBLER = Divergence(
     name="kl", long_name="Kullback-Leibler",
     f=_kl_f, f_prime=_kl_f_prime, phi=_identity, phi_inv=_identity, phi_inv_prime=_one,
-    phi_inv_antiderivative=_half_square, phi_prime_at_one=1.0,
+    phi_inv_antiderivative=_half_square, phi_prime_at_one=1.0, kernel_code=1,
 )
+
+
+# --- scalar dispatch for the compiled kernels (cacheable: no closures) -------------------------
+# A new divergence with compiled 1-D kernels adds a branch here and sets its kernel_code.
+
+@njit(cache=True)
+def phi_inv_scalar(code, w):
+    r""":math:`\Phi^{-1}(w)` of the divergence with ``kernel_code == code``."""
+    if code == 0:
+        return _js_phi_inv(w)
+    return w
+
+
+@njit(cache=True)
+def phi_inv_prime_scalar(code, w):
+    r""":math:`(\Phi^{-1})'(w)` of the divergence with ``kernel_code == code``."""
+    if code == 0:
+        return _js_phi_inv_prime(w)
+    return 1.0
+
+
+@njit(cache=True)
+def phi_inv_antiderivative_scalar(code, w):
+    r""":math:`F(w)`, :math:`F' = \Phi^{-1}`, of the divergence with ``kernel_code == code``."""
+    if code == 0:
+        return _js_phi_inv_antiderivative(w)
+    return 0.5 * w * w
 
 
 _REGISTRY: dict[str, Divergence] = {}

@@ -44,7 +44,8 @@ import scipy.sparse.linalg as spla
 from numba import njit
 
 from . import operators
-from .divergences import Divergence
+from .divergences import (Divergence, phi_inv_antiderivative_scalar, phi_inv_prime_scalar,
+                          phi_inv_scalar)
 
 __all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d"]
 
@@ -90,124 +91,111 @@ class ResolventResult:
 # 1-D: the whole Newton iteration in one compiled kernel
 # --------------------------------------------------------------------------------------------
 
-_KERNELS: dict[str, object] = {}
+@njit(cache=True)
+def _energy_1d(code, w, v_old, m, k, h):
+    e = 0.0
+    n = w.size
+    for i in range(n):
+        e += m[i] * (phi_inv_antiderivative_scalar(code, w[i]) - v_old[i] * w[i])
+    q = 0.0
+    for i in range(n - 1):
+        d = w[i] - w[i + 1]
+        q += k[i] * d * d
+    return e + 0.5 * h * q
 
 
-def newton_kernel_1d(divergence: Divergence):
-    """The compiled 1-D Newton kernel specialised to ``divergence`` (compiled on first use).
+@njit(cache=True)
+def newton_kernel_1d(code, w_lower, v_old, w0, m, k, h, tol, max_iter):
+    """Newton's method with Armijo line search for one 1-D step, compiled (and cached on disk).
 
-    Signature ``kernel(v_old, w0, m, k, h, tol, max_iter) -> (w, iterations, residual, status)``
-    with ``m`` the cell masses and ``k`` the ``n - 1`` face coefficients.
+    ``code`` is the divergence's ``kernel_code``; ``m`` the cell masses and ``k`` the ``n - 1``
+    face coefficients. Returns ``(w, iterations, residual, status)`` (status as in
+    :data:`STATUS_MESSAGES`).
     """
-    if divergence.name in _KERNELS:
-        return _KERNELS[divergence.name]
-    F = divergence.phi_inv_antiderivative
-    G = divergence.phi_inv
-    dG = divergence.phi_inv_prime
-    w_lower = divergence.w_lower
-
-    @njit
-    def energy(w, v_old, m, k, h):
-        e = 0.0
-        n = w.size
+    n = v_old.size
+    w = w0.copy()
+    g = np.empty(n)
+    diag = np.empty(n)
+    c = np.empty(n)  # elimination multipliers
+    dw = np.empty(n)
+    wt = np.empty(n)
+    res = np.inf
+    status = 1
+    it = 0
+    e0 = _energy_1d(code, w, v_old, m, k, h)
+    while True:
+        # gradient of E (= residual of the step equation, in mass units)
         for i in range(n):
-            e += m[i] * (F(w[i]) - v_old[i] * w[i])
-        q = 0.0
+            g[i] = m[i] * (phi_inv_scalar(code, w[i]) - v_old[i])
         for i in range(n - 1):
-            d = w[i] - w[i + 1]
-            q += k[i] * d * d
-        return e + 0.5 * h * q
-
-    @njit
-    def kernel(v_old, w0, m, k, h, tol, max_iter):
-        n = v_old.size
-        w = w0.copy()
-        g = np.empty(n)
-        diag = np.empty(n)
-        c = np.empty(n)  # Cholesky-factor off-diagonal / work
-        dw = np.empty(n)
-        wt = np.empty(n)
-        res = np.inf
-        status = 1
-        it = 0
-        e0 = energy(w, v_old, m, k, h)
-        while True:
-            # gradient of E (= residual of the step equation, in mass units)
+            f = h * k[i] * (w[i] - w[i + 1])
+            g[i] += f
+            g[i + 1] -= f
+        res = 0.0
+        for i in range(n):
+            res += abs(g[i])
+        if not np.isfinite(res):
+            status = 3
+            break
+        if res <= tol:
+            status = 0
+            break
+        if it >= max_iter:
+            status = 1
+            break
+        it += 1
+        # Hessian diag(m G'(w)) + h K, tridiagonal SPD and diagonally dominant: Thomas solve of H dw = -g
+        for i in range(n):
+            diag[i] = m[i] * phi_inv_prime_scalar(code, w[i])
+        for i in range(n - 1):
+            diag[i] += h * k[i]
+            diag[i + 1] += h * k[i]
+        dw[0] = -g[0]
+        for i in range(1, n):
+            off = -h * k[i - 1]
+            c[i - 1] = off / diag[i - 1]
+            diag[i] -= c[i - 1] * off
+            dw[i] = -g[i] - c[i - 1] * dw[i - 1]
+        dw[n - 1] /= diag[n - 1]
+        for i in range(n - 2, -1, -1):
+            dw[i] = dw[i] / diag[i] - c[i] * dw[i + 1]
+        slope = 0.0
+        dmax = 0.0
+        wmax = 1.0
+        for i in range(n):
+            slope += g[i] * dw[i]
+            dmax = max(dmax, abs(dw[i]))
+            wmax = max(wmax, abs(w[i]))
+        if dmax <= STAGNATION * wmax and res <= STAGNATION_RESIDUAL:
+            # the Newton correction is below the round-off of w: the residual is at its floor
+            status = 0
+            break
+        if not (slope < 0.0):
+            status = 3 if not np.isfinite(slope) else 2
+            break
+        alpha = 1.0
+        accepted = False
+        et = e0
+        while alpha > 1e-10:
+            inside = True
             for i in range(n):
-                g[i] = m[i] * (G(w[i]) - v_old[i])
-            for i in range(n - 1):
-                f = h * k[i] * (w[i] - w[i + 1])
-                g[i] += f
-                g[i + 1] -= f
-            res = 0.0
-            for i in range(n):
-                res += abs(g[i])
-            if not np.isfinite(res):
-                status = 3
-                break
-            if res <= tol:
-                status = 0
-                break
-            if it >= max_iter:
-                status = 1
-                break
-            it += 1
-            # Hessian diag(m G'(w)) + h K, tridiagonal SPD: LDL^T (Thomas) solve of H dw = -g
-            for i in range(n):
-                diag[i] = m[i] * dG(w[i])
-            for i in range(n - 1):
-                diag[i] += h * k[i]
-                diag[i + 1] += h * k[i]
-            # forward elimination
-            dw[0] = -g[0]
-            for i in range(1, n):
-                off = -h * k[i - 1]
-                c[i - 1] = off / diag[i - 1]
-                diag[i] -= c[i - 1] * off
-                dw[i] = -g[i] - c[i - 1] * dw[i - 1]
-            dw[n - 1] /= diag[n - 1]
-            for i in range(n - 2, -1, -1):
-                dw[i] = dw[i] / diag[i] - c[i] * dw[i + 1]
-            slope = 0.0
-            dmax = 0.0
-            wmax = 1.0
-            for i in range(n):
-                slope += g[i] * dw[i]
-                dmax = max(dmax, abs(dw[i]))
-                wmax = max(wmax, abs(w[i]))
-            if dmax <= STAGNATION * wmax and res <= STAGNATION_RESIDUAL:
-                # the Newton correction is below the round-off of w: the residual is at its floor
-                status = 0
-                break
-            if not (slope < 0.0):
-                status = 3 if not np.isfinite(slope) else 2
-                break
-            alpha = 1.0
-            accepted = False
-            et = e0
-            while alpha > 1e-10:
-                inside = True
-                for i in range(n):
-                    wt[i] = w[i] + alpha * dw[i]
-                    if wt[i] <= w_lower:
-                        inside = False
-                if inside:
-                    et = energy(wt, v_old, m, k, h)
-                    # near the solution |slope| is below the round-off of E: take the full step
-                    if et <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (abs(e0) + 1e-300):
-                        accepted = True
-                        break
-                alpha *= 0.5
-            if not accepted:
-                status = 2
-                break
-            for i in range(n):
-                w[i] = wt[i]
-            e0 = et
-        return w, it, res, status
-
-    _KERNELS[divergence.name] = kernel
-    return kernel
+                wt[i] = w[i] + alpha * dw[i]
+                if wt[i] <= w_lower:
+                    inside = False
+            if inside:
+                et = _energy_1d(code, wt, v_old, m, k, h)
+                # near the solution |slope| is below the round-off of E: take the full step
+                if et <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (abs(e0) + 1e-300):
+                    accepted = True
+                    break
+            alpha *= 0.5
+        if not accepted:
+            status = 2
+            break
+        for i in range(n):
+            w[i] = wt[i]
+        e0 = et
+    return w, it, res, status
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,11 +312,14 @@ class Resolvent:
         self.tol = float(tol)
         self.max_iter = int(max_iter)
         if linear_solver == "auto" and self.ndim == 1:
-            linear_solver = "banded"
+            linear_solver = "banded" if divergence.kernel_code >= 0 else "direct"
         if linear_solver == "banded":
             if self.ndim != 1:
                 raise ValueError("linear_solver='banded' is for 1-D grids; use 'direct' or 'amg' in 2-D/3-D.")
-            self._kernel = newton_kernel_1d(divergence)
+            if divergence.kernel_code < 0:
+                raise ValueError(f"the divergence {divergence.name!r} has no compiled 1-D kernel (kernel_code = -1); "
+                                 "use linear_solver='direct' (the default picks it).")
+            self._kernel = newton_kernel_1d
             self._linear = None
         else:
             self._kernel = None
@@ -344,8 +335,9 @@ class Resolvent:
         v_old = np.asarray(v_old, dtype=float)
         w0 = self.initial_guess(v_old) if w0 is None else np.asarray(w0, dtype=float)
         if self._kernel is not None:
-            w, it, res, status = self._kernel(v_old, w0, self.cell_mass, self.coeffs[0], float(h),
-                                              self.tol, self.max_iter)
+            d = self.divergence
+            w, it, res, status = self._kernel(d.kernel_code, d.w_lower, v_old, w0, self.cell_mass, self.coeffs[0],
+                                              float(h), self.tol, self.max_iter)
             lin = it
         else:
             w, it, lin, res, status = self._newton(v_old, w0, float(h))
