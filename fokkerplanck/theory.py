@@ -52,7 +52,7 @@ from .grid import Grid
 from .problem import setup
 
 __all__ = ["spectral_gap", "eigenvalues", "weighted_laplacian", "predicted_rate", "discrete_rate",
-           "predicted_rates", "fit_rate", "gaussian_beta", "condition_beta", "lemma24_bound",
+           "predicted_rates", "fit_rate", "decay_window", "gaussian_beta", "condition_beta", "lemma24_bound",
            "gradient_integral", "lemma24"]
 
 #: ``solver="auto"``: SuperLU for 1-D and 2-D grids up to this many cells; AMG-preconditioned CG
@@ -322,6 +322,32 @@ def fit_rate(t, y, window=None) -> tuple[float, float]:
     resid = logy - logy.mean() - slope * tc
     err = math.sqrt(float(resid @ resid) / (n - 2) / sxx) if n > 2 else math.inf
     return -slope, err
+
+
+def decay_window(t, y, upper: float = 1e-4, lower: float = 1e-9) -> tuple[float, float]:
+    r"""A fitting window for an asymptotic rate: from the first time ``y <= upper`` to the first
+    time ``y <= lower`` (or the last time).
+
+    Starting at ``upper`` skips the nonlinear transient (its relative size is ~``upper``);
+    stopping at ``lower`` keeps the fit clear of the round-off floor (~1e-13 for the L1
+    distance). Use with :func:`fit_rate`: ``fit_rate(t, y, window=decay_window(t, y))``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` never falls to ``upper`` (run longer, or raise ``upper``).
+    """
+    t = np.asarray(t, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if not 0 < lower < upper:
+        raise ValueError(f"need 0 < lower < upper, got lower={lower}, upper={upper}.")
+    below = np.flatnonzero(y <= upper)
+    if below.size == 0:
+        raise ValueError(f"the values never fall to upper = {upper:g} (smallest {np.nanmin(y):.3g}); run longer "
+                         "or raise upper.")
+    floor = np.flatnonzero(y <= lower)
+    end = t[floor[0]] if floor.size else t[-1]
+    return float(t[below[0]]), float(end)
 
 
 # --------------------------------------------------------------------------------------------
