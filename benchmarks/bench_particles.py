@@ -271,18 +271,16 @@ def w1_vs_n(quick):
          "2-D: sliced W1 (32 directions). W1 at t_final; mean over 3 seeds for N <= 1e4, one seed above. "
          "'floor' is the mean W1 of N i.i.d. samples of the grid density itself.")
     emit()
-    emit("| case | d | " + " | ".join(f"N = {n:.0e}" for n in ns_1d) + " | fitted slope |")
-    emit("|---|---|" + "---|" * len(ns_1d) + "---|")
+    emit("| case | d | " + " | ".join(f"N = {n:.0e}" for n in ns_1d) + " | slope, all N | slope, 1e3 to 1e4 |")
+    emit("|---|---|" + "---|" * len(ns_1d) + "---|---|")
     for d, sol, tf, opts in ((1, sol1, 1.0, {}), (2, sol2, 0.5, SLICED)):
         ns = ns_1d if d == 1 else ns_2d
         ref = (sol.grid, sol.u[int(np.argmin(np.abs(sol.t - tf)))])
         fl = [compare.sampling_floor(ref, n, repeats=3 if n <= 10 ** 5 else 1, **opts) for n in ns]
         cells = " | ".join(f"{w:.2e}" for w in fl) + " |" * (len(ns_1d) - len(ns))
-        emit(f"| floor (i.i.d. samples of u) | {d} | {cells} | {slope(ns, fl):.2f} |")
+        emit(f"| floor (i.i.d. samples of u) | {d} | {cells} | {slope(ns, fl):.2f} | {slope(ns[:2], fl[:2]):.2f} |")
     for label, d, sol, tf, kw, opts in cases:
         ns = ns_1d if d == 1 else ns_2d
-        if label.startswith("sde") and d == 1 and not quick:
-            ns = ns_1d  # 1e6 SDE in 1-D: 50 steps of binned KDE, fine
         tgt, ini = (TARGET_1D, INITIAL_1D) if d == 1 else (TARGET_2D, INITIAL_2D)
         ref = (sol.grid, sol.u[int(np.argmin(np.abs(sol.t - tf)))])
         ws = []
@@ -291,7 +289,7 @@ def w1_vs_n(quick):
             ws.append(np.mean([compare.wasserstein(particles.simulate(tgt, ini, tf, n=n, seed=s, **kw).final, ref,
                                                    **opts) for s in seeds]))
         cells = " | ".join(f"{w:.2e}" for w in ws) + " |" * (len(ns_1d) - len(ns))
-        emit(f"| {label} | {d} | {cells} | {slope(ns, ws):.2f} |")
+        emit(f"| {label} | {d} | {cells} | {slope(ns, ws):.2f} | {slope(ns[:2], ws[:2]):.2f} |")
     emit()
 
 
@@ -334,7 +332,7 @@ def compare_peers(quick):
     x = rng.normal(0.0, 1.0, n)
     y = rng.normal(0.3, 1.5, n // 2 + 7)
     compare.wasserstein(x[:10], y[:10])
-    emit("| task | ours (s) | peer | peer (s) | |ours - peer| |")
+    emit("| task | ours (CPU s) | peer | peer (CPU s) | |ours - peer| |")
     emit("|---|---|---|---|---|")
     ours, t_o = timed(lambda: compare.wasserstein(x, y, p=1), repeat=2)
     peer, t_p = timed(lambda: wasserstein_distance(x, y), repeat=2)

@@ -714,7 +714,9 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         only its dimension is used by ``"grid"``; may be None for ``"discriminator"`` and callables.
     initial : Gaussian, GaussianMixture, (Grid, values), ndarray or None
         :math:`\rho_0`, sampled with ``sampling``; values on the cells use the solution's grid (or
-        ``domain``). None when ``x0`` gives the positions.
+        ``domain``). None when ``x0`` gives the positions. Samples outside the box are reflected
+        in; the grid solver instead restricts rho_0 to the box and renormalises, so when rho_0 has
+        visible mass outside the box pass ``initial=sol.u[0]`` (sampled exactly, piecewise constant).
     t_final : float
         Final time (>= 0).
     n : int
