@@ -407,8 +407,11 @@ def _make_client(scheduler, n_workers, processes):
         return Client(scheduler), None
     import logging
 
+    # no dashboard, and the scheduler's small HTTP server on a free port (not 8787, which another
+    # cluster on the machine may hold)
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=None, silence_logs=logging.WARNING)
+                           dashboard_address=None, silence_logs=logging.WARNING,
+                           scheduler_kwargs={"dashboard_address": ":0"})
     return Client(cluster), cluster
 
 

@@ -192,7 +192,7 @@ def spectral_gap(target, grid: Grid, *, solver: str = "auto") -> float:
     --------
     >>> import fokkerplanck as fp
     >>> grid = fp.Grid([-8.0], [8.0], [800])
-    >>> round(fp.theory.spectral_gap(fp.Gaussian([0.0], [[4.0]]), grid), 4)
+    >>> round(fp.theory.spectral_gap(fp.Gaussian([0.0], [[4.0]]), grid), 3)
     0.25
     """
     return float(eigenvalues(target, grid, 1, solver=solver)[0])

@@ -32,7 +32,8 @@ def client():
     from distributed import Client, LocalCluster
 
     # threads in this process: starts in well under a second (no worker processes to spawn)
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                           scheduler_kwargs={"dashboard_address": ":0"})  # any free port, not 8787
     c = Client(cluster)
     yield c
     c.close()

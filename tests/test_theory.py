@@ -228,3 +228,15 @@ def test_lemma24_holds_with_its_sharper_forms():
     assert 0 < out["measured"] <= out["energy_bound"] * (1 + 1e-9)
     assert out["energy_bound"] <= out["mass_bound"] <= out["paper_bound"]
     assert out["holds"]
+
+
+def test_decay_window_skips_transient_and_floor():
+    t = np.linspace(0.0, 100.0, 1001)
+    y = np.maximum(np.exp(-0.3 * t) + 0.5 * np.exp(-1.0 * t), 1e-13)  # transient, decay, round-off floor
+    t0, t1 = theory.decay_window(t, y, upper=1e-4, lower=1e-9)
+    assert y[t == t0][0] <= 1e-4 < y[np.searchsorted(t, t0) - 1]
+    assert t1 == pytest.approx(np.log(1e9) / 0.3, abs=0.1)
+    rate, _ = theory.fit_rate(t, y, window=(t0, t1))
+    assert rate == pytest.approx(0.3, rel=1e-6)  # the e^{-t} transient is < 1e-9 relative by t0
+    with pytest.raises(ValueError, match="never fall"):
+        theory.decay_window(t, y + 1.0)

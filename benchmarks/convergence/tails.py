@@ -22,9 +22,10 @@ def main():
     for r in rows:
         table.append([label(r), r["divergence"].upper(), r["half_width"], r["beta"], r["l1_initial"], r["l1_at_10"],
                       r["l1_at_100"], r["l1_at_1000"], r["t_l1_1e-02"], r["t_l1_1e-03"], r["t_l1_1e-04"],
-                      r["rate_l1"], r["rate_l1_pred"], r["grad_integral"], r["bound_lemma24"]])
+                      r["rate_l1"], r["rate_l1_pred"], r["rate_l1_pred2"], r["grad_integral"], r["bound_lemma24"]])
     header = ["rho_0", "flow", "L", "beta (box)", "L1 at 0", "L1 at 10", "L1 at 100", "L1 at 1000",
-              "t: L1 < 1e-2", "t: L1 < 1e-3", "t: L1 < 1e-4", "late L1 rate", "pred. BE rate",
+              "t: L1 < 1e-2", "t: L1 < 1e-3", "t: L1 < 1e-4", "late L1 rate", "pred. BE rate lambda_1",
+              "pred. BE rate lambda_2",
               "int ||grad v||^2", "Lemma 24 bound"]
     text = ("### Tails\n\nrho_d = N(0, 1) on [-L, L]; '-' = not reached by t_final (5000 for JSD, 50 for KL).\n\n"
             + common.markdown_table(header, table) + f"\n\nMeasured {common.MACHINE}.")
