@@ -105,7 +105,8 @@ def compile_times():
             first, second = map(float, out.stdout.split())
             res.append((label, first, second))
     emit("All particle/compare/KDE kernels (grid-velocity interpolation 1-D, 2-D and n-D, exact and binned KDE, "
-         "target log-density, KDE/SDE velocity, 1-D quantile merge, cell projection) plus the core solver's, first call minus second call of a tiny "
+         "target log-density, KDE/SDE velocity, 1-D quantile merge, cell projection) plus the core solver's, "
+         "first call minus second call of a tiny "
          "problem, in a fresh process with an empty `NUMBA_CACHE_DIR`, then again with that cache filled:")
     emit()
     emit("| run | first call (CPU s) | second call (CPU s) | compile/load (CPU s) |")
@@ -227,7 +228,8 @@ def speed(quick):
 
     emit("KDE estimators at the particles (density and gradient; scipy gives the density only), same bandwidth:")
     emit()
-    emit("| d | n | binned (ms) | exact numba (ms) | scipy gaussian_kde (ms) | binned vs exact: median / max rel. diff |")
+    emit("| d | n | binned (ms) | exact numba (ms) | scipy gaussian_kde (ms) "
+         "| binned vs exact: median / max rel. diff |")
     emit("|---|---|---|---|---|---|")
     for d, n in ((1, 10_000), (2, 10_000)):
         xs = (INITIAL_1D if d == 1 else INITIAL_2D).sample(n, seed=1)

@@ -816,7 +816,8 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         if not isinstance(solution, Solution):
             raise ValueError(f"solution must be a fokkerplanck.Solution, got {type(solution).__name__}.")
         if d is not None and d != solution.grid.ndim:
-            raise ValueError(f"the target is {d}-dimensional but the solution's grid is {solution.grid.ndim}-dimensional.")
+            raise ValueError(f"the target is {d}-dimensional but the solution's grid is "
+                             f"{solution.grid.ndim}-dimensional.")
         d = solution.grid.ndim
         if divergence is not None and get_divergence(divergence).name != solution.divergence:
             raise ValueError(f"divergence={divergence!r} differs from the solution's {solution.divergence!r}; "
@@ -842,7 +843,8 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
             raise ValueError(f"velocity={mode!r} needs the target density rho_d as a Gaussian or GaussianMixture.")
         unknown = set(velocity_options) - set(_KDE_OPTIONS)
         if unknown:
-            raise ValueError(f"unknown velocity_options {sorted(unknown)} for velocity={mode!r}; known: {_KDE_OPTIONS}.")
+            raise ValueError(f"unknown velocity_options {sorted(unknown)} for velocity={mode!r}; "
+                             f"known: {_KDE_OPTIONS}.")
         divergence = get_divergence(divergence or "jsd").name
     elif mode == "discriminator":
         if data is None:

@@ -89,7 +89,8 @@ def test_superposition_kl_grid_velocity(sol_1d):
 def test_quasi_monte_carlo_beats_iid_after_transport(sol_1d, sol_2d):
     """Sobol initial points stay low-discrepancy under the (Lipschitz) flow map."""
     n = 10_000
-    for sol, tgt, ini, t, opts in [(sol_1d, TARGET_1D, INITIAL_1D, 1.0, {}), (sol_2d, TARGET_2D, INITIAL_2D, 0.5, SLICED)]:
+    cases = [(sol_1d, TARGET_1D, INITIAL_1D, 1.0, {}), (sol_2d, TARGET_2D, INITIAL_2D, 0.5, SLICED)]
+    for sol, tgt, ini, t, opts in cases:
         kw = dict(velocity="grid", solution=sol, dt=1e-2, seed=5)
         qmc = particles.simulate(tgt, ini, t, n=n, sampling="sobol", **kw)
         iid = particles.simulate(tgt, ini, t, n=n, sampling="iid", **kw)
