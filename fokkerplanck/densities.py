@@ -9,6 +9,7 @@ grid cells (see :func:`fokkerplanck.problem.discretize`).
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
 __all__ = ["Density", "Gaussian", "GaussianMixture"]
@@ -89,7 +90,7 @@ class Gaussian(Density):
 
     def logpdf(self, points) -> np.ndarray:
         x = _as_points(points, self.ndim) - self.mean
-        z = np.linalg.solve(self._chol, x.T)  # L^{-1} (x - m)
+        z = solve_triangular(self._chol, x.T, lower=True, check_finite=False)  # L^{-1} (x - m)
         return self._log_norm - 0.5 * np.sum(z * z, axis=0)
 
     def grad_logpdf(self, points) -> np.ndarray:
