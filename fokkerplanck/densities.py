@@ -85,13 +85,14 @@ class Gaussian(Density):
         self.mean = mean
         self.cov = _check_cov(cov, self.ndim, "Gaussian")
         self._chol = np.linalg.cholesky(self.cov)
-        self._prec = np.linalg.inv(self.cov)
+        self._chol_inv = solve_triangular(self._chol, np.eye(self.ndim), lower=True)
+        self._prec = self._chol_inv.T @ self._chol_inv
         self._log_norm = -0.5 * self.ndim * np.log(2 * np.pi) - np.sum(np.log(np.diag(self._chol)))
 
     def logpdf(self, points) -> np.ndarray:
         x = _as_points(points, self.ndim) - self.mean
-        z = solve_triangular(self._chol, x.T, lower=True, check_finite=False)  # L^{-1} (x - m)
-        return self._log_norm - 0.5 * np.sum(z * z, axis=0)
+        z = x @ self._chol_inv.T  # rows of L^{-1} (x - m): one (n, d) x (d, d) product
+        return self._log_norm - 0.5 * np.sum(z * z, axis=1)
 
     def grad_logpdf(self, points) -> np.ndarray:
         """``grad ln pdf`` at ``points``: ``-Sigma^{-1} (x - mean)``, shape ``(n, d)``."""
