@@ -36,13 +36,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
+from scipy.linalg import lstsq
 from scipy.optimize import linear_sum_assignment, minimize
+from numba import njit
 from scipy.special import expit
 
 __all__ = ["RandomFourierFeatures", "Calibrator", "CalibratedVelocity", "discriminator_velocity",
            "RandomFeatureGenerator", "match", "fit_generator", "ParametricNavigator", "NonparametricNavigator",
-           "generator_loss", "scott_bandwidth"]
+           "generator_loss", "scott_bandwidth", "lbfgs"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,6 +94,163 @@ def scott_bandwidth(data) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# compiled kernels (single-threaded on purpose: BLAS-2 products of this size gain little from
+# threads, and OpenBLAS threads spinning on an oversubscribed machine slowed them 15x in tests)
+# ---------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _rff_kernel(x, freq, phases, scale, out):  # pragma: no cover - compiled
+    n, d = x.shape
+    m = freq.shape[0]
+    for i in range(n):
+        for k in range(m):
+            s = phases[k]
+            for j in range(d):
+                s += x[i, j] * freq[k, j]
+            out[i, k] = scale * math.cos(s)
+
+
+@njit(cache=True)
+def _rff_gradient_kernel(x, freq, phases, coef, out):  # pragma: no cover - compiled
+    n, d = x.shape
+    m = freq.shape[0]
+    for i in range(n):
+        for j in range(d):
+            out[i, j] = 0.0
+        for k in range(m):
+            s = phases[k]
+            for j in range(d):
+                s += x[i, j] * freq[k, j]
+            g = -coef[k] * math.sin(s)
+            for j in range(d):
+                out[i, j] += g * freq[k, j]
+
+
+@njit(cache=True)
+def _softplus(f):  # pragma: no cover - compiled
+    # ln(1 + e^f), stable for any f
+    if f > 0.0:
+        return f + math.log1p(math.exp(-f))
+    return math.log1p(math.exp(f))
+
+
+@njit(cache=True)
+def _expit(f):  # pragma: no cover - compiled
+    if f >= 0.0:
+        return 1.0 / (1.0 + math.exp(-f))
+    e = math.exp(f)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def _logistic_kernel(phi_d, phi_u, params, wd, wu, lam, grad):  # pragma: no cover - compiled
+    """Loss and gradient of the class-balanced regularised logistic regression (see Calibrator)."""
+    m = phi_d.shape[1]
+    c = params[m]
+    for k in range(m + 1):
+        grad[k] = 0.0
+    loss = 0.0
+    for i in range(phi_d.shape[0]):  # data: -ln D = softplus(-f)
+        f = c
+        for k in range(m):
+            f += phi_d[i, k] * params[k]
+        loss += wd * _softplus(-f)
+        r = -wd * _expit(-f)
+        for k in range(m):
+            grad[k] += r * phi_d[i, k]
+        grad[m] += r
+    for i in range(phi_u.shape[0]):  # samples of u: -ln(1 - D) = softplus(f)
+        f = c
+        for k in range(m):
+            f += phi_u[i, k] * params[k]
+        loss += wu * _softplus(f)
+        r = wu * _expit(f)
+        for k in range(m):
+            grad[k] += r * phi_u[i, k]
+        grad[m] += r
+    for k in range(m):
+        loss += 0.5 * lam * params[k] * params[k]
+        grad[k] += lam * params[k]
+    return loss
+
+
+def lbfgs(fun, x0, tol=1e-9, max_iter=2000, memory=20, ftol=1e-15):
+    r"""Minimise a smooth convex function by L-BFGS with Armijo backtracking.
+
+    The search direction is :math:`-H_k g_k` with the limited-memory BFGS inverse Hessian of the
+    last ``memory`` pairs :math:`(s, y)` (two-loop recursion, initial scaling
+    :math:`s^\top y / y^\top y`); the step starts at 1 and halves until
+    :math:`f(x + \alpha d) \le f(x) + 10^{-4}\alpha\, g^\top d`. Pairs with
+    :math:`s^\top y \le 0` are skipped (they cannot occur for a strictly convex f). It stops when
+    ``max |grad| <= tol``, or (as scipy's L-BFGS-B with ``ftol``) when a step lowers f by less than
+    ``ftol * max(|f|, 1)`` or no step does: f is then minimal to working precision.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> (f, grad)``.
+    x0 : ndarray
+    tol : float
+        Stop when ``max |grad| <= tol``.
+    max_iter : int
+    memory : int
+    ftol : float
+
+    Returns
+    -------
+    x, f, n_iter, converged
+
+    References
+    ----------
+    J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer 2006, Algorithm 7.4-7.5.
+    """
+    x = np.array(x0, dtype=float)
+    f, g = fun(x)
+    hist = []
+    for it in range(max_iter):
+        if np.max(np.abs(g)) <= tol:
+            return x, f, it, True
+        q = g.copy()
+        alphas = []
+        for s, y, r in reversed(hist):
+            a = r * (s @ q)
+            q -= a * y
+            alphas.append(a)
+        if hist:
+            s, y, _ = hist[-1]
+            q *= (s @ y) / (y @ y)
+        else:
+            q /= max(1.0, float(np.max(np.abs(g))))
+        for (s, y, r), a in zip(hist, reversed(alphas)):
+            q += (a - r * (y @ q)) * s
+        d = -q
+        gd = float(g @ d)
+        if not gd < 0:  # not a descent direction (round-off): restart from steepest descent
+            hist.clear()
+            d = -g / max(1.0, float(np.max(np.abs(g))))
+            gd = float(g @ d)
+        step = 1.0
+        for _ in range(40):
+            x_new = x + step * d
+            f_new, g_new = fun(x_new)
+            if f_new <= f + 1e-4 * step * gd:
+                break
+            step *= 0.5
+        else:  # no decrease at this precision: the minimum up to round-off
+            return x, f, it, True
+        if f - f_new <= ftol * max(abs(f), abs(f_new), 1.0):  # relative decrease below round-off level
+            return x_new, f_new, it + 1, True
+        s, y = x_new - x, g_new - g
+        sy = float(s @ y)
+        if sy > 1e-300:
+            hist.append((s, y, 1.0 / sy))
+            if len(hist) > memory:
+                hist.pop(0)
+        x, f, g = x_new, f_new, g_new
+    return x, f, max_iter, bool(np.max(np.abs(g)) <= tol)
+
+
+# ---------------------------------------------------------------------------------------------
 # random Fourier features
 # ---------------------------------------------------------------------------------------------
 
@@ -129,13 +287,18 @@ class RandomFourierFeatures:
 
     def __call__(self, x) -> np.ndarray:
         """Feature matrix, shape (n, M)."""
-        return self.scale * np.cos(x @ self.frequencies.T + self.phases)
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.empty((x.shape[0], self.n_features))
+        _rff_kernel(x, self.frequencies, self.phases, self.scale, out)
+        return out
 
     def gradient(self, x, coef) -> np.ndarray:
         r""":math:`\nabla_x \sum_k a_k \varphi_k(x) = -\sqrt{2/M}\sum_k a_k \sin(\omega_k\cdot x+b_k)\,\omega_k`,
         shape (n, d), for coefficients ``coef`` of shape (M,)."""
-        s = np.sin(x @ self.frequencies.T + self.phases)
-        return -(s * (self.scale * coef)) @ self.frequencies
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.empty_like(x)
+        _rff_gradient_kernel(x, self.frequencies, self.phases, self.scale * np.asarray(coef, dtype=float), out)
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,6 +347,14 @@ class Calibrator:
         Gradient tolerance of L-BFGS (``gtol``; default 1e-9).
     max_iter : int
         Iteration cap of L-BFGS (default 2000).
+    solver : {"lbfgs", "scipy"}
+        ``"lbfgs"`` (default): :func:`lbfgs`, a plain L-BFGS with Armijo backtracking in this
+        module; ``"scipy"``: ``scipy.optimize.minimize(method="L-BFGS-B")``. Both stop at
+        ``max |grad L| <= tol`` and reach the same minimiser (the problem is strictly convex for
+        ``regularization > 0``). The default avoids scipy's Fortran L-BFGS-B calling threaded
+        BLAS between the (compiled, single-threaded) loss evaluations: on the shared 2-core test
+        machine under load each such call waited milliseconds for OpenBLAS worker threads, which
+        made whole particle runs 5-15x slower than with ``OPENBLAS_NUM_THREADS=1``.
 
     Attributes
     ----------
@@ -191,8 +362,8 @@ class Calibrator:
         Created at the first :meth:`fit`.
     coef_, intercept_ : ndarray (M,), float
         The fitted a and c.
-    n_iter_, loss_ : int, float
-        L-BFGS iterations and final loss of the last fit.
+    n_iter_, loss_, converged_ : int, float, bool
+        L-BFGS iterations, final loss and convergence flag of the last fit.
 
     References
     ----------
@@ -208,7 +379,7 @@ class Calibrator:
     """
 
     def __init__(self, n_features=300, bandwidth="scott", regularization=1e-3, seed=None, warm_start=True,
-                 tol=1e-9, max_iter=2000):
+                 tol=1e-9, max_iter=2000, solver="lbfgs"):
         self.n_features = _positive_int("n_features", n_features)
         if not (isinstance(bandwidth, str) and bandwidth == "scott"):
             bandwidth = _positive_float("bandwidth", bandwidth)
@@ -218,6 +389,10 @@ class Calibrator:
         self.warm_start = bool(warm_start)
         self.tol = _positive_float("tol", tol)
         self.max_iter = _positive_int("max_iter", max_iter)
+        if solver not in ("lbfgs", "scipy"):
+            raise ValueError(f"unknown solver {solver!r}; use 'lbfgs' or 'scipy'.")
+        self.solver = solver
+        self.converged_ = False
         self.features = None
         self.coef_ = None
         self.intercept_ = 0.0
@@ -247,25 +422,22 @@ class Calibrator:
         m = self.n_features
 
         def loss_and_grad(p):
-            a, c = p[:m], p[m]
-            fd = phi_d @ a + c
-            fu = phi_u @ a + c
-            loss = wd * np.sum(np.logaddexp(0.0, -fd)) + wu * np.sum(np.logaddexp(0.0, fu)) + 0.5 * lam * (a @ a)
-            rd = -wd * expit(-fd)  # d loss / d fd
-            ru = wu * expit(fu)    # d loss / d fu
             grad = np.empty(m + 1)
-            grad[:m] = phi_d.T @ rd + phi_u.T @ ru + lam * a
-            grad[m] = rd.sum() + ru.sum()
+            loss = _logistic_kernel(phi_d, phi_u, p, wd, wu, lam, grad)
             return loss, grad
 
         if self.warm_start and self.coef_ is not None:
             p0 = np.concatenate([self.coef_, [self.intercept_]])
         else:
             p0 = np.zeros(m + 1)
-        res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
-                       options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
-        self.coef_, self.intercept_ = res.x[:m].copy(), float(res.x[m])
-        self.n_iter_, self.loss_ = int(res.nit), float(res.fun)
+        if self.solver == "scipy":
+            res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
+                           options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
+            p, loss, nit, ok = res.x, float(res.fun), int(res.nit), bool(res.success)
+        else:
+            p, loss, nit, ok = lbfgs(loss_and_grad, p0, tol=self.tol, max_iter=self.max_iter)
+        self.coef_, self.intercept_ = p[:m].copy(), float(p[m])
+        self.n_iter_, self.loss_, self.converged_ = nit, loss, ok
         self.n_fits_ += 1
         return self
 
@@ -275,10 +447,13 @@ class Calibrator:
             raise ValueError("the calibrator is not fitted yet; call fit(data, samples) first.")
         return _as_samples(x, "x", self.features.dim)
 
+    def _logit(self, x):
+        return np.sum(self.features(x) * self.coef_, axis=1) + self.intercept_
+
     def logit(self, x) -> np.ndarray:
         r"""The fitted logit :math:`f(x) = \ln(D/(1-D)) \approx \ln(\rho_d/u)`, shape (n,)."""
         x = self._check_fitted(x)
-        return self.features(x) @ self.coef_ + self.intercept_
+        return self._logit(x)
 
     def logit_gradient(self, x) -> np.ndarray:
         r""":math:`\nabla f(x)`, shape (n, d)."""
@@ -298,13 +473,13 @@ class Calibrator:
     def gradient(self, x) -> np.ndarray:
         r""":math:`\nabla D(x) = D(1-D)\nabla f(x)`, shape (n, d)."""
         x = self._check_fitted(x)
-        f = self.features(x) @ self.coef_ + self.intercept_
+        f = self._logit(x)
         return (expit(f) * expit(-f))[:, None] * self.features.gradient(x, self.coef_)
 
     def velocity(self, x) -> np.ndarray:
         r"""The velocity of eq. 20/22, :math:`\nabla D / (2(1-D)) = \tfrac12 D\,\nabla f`, shape (n, d)."""
         x = self._check_fitted(x)
-        f = self.features(x) @ self.coef_ + self.intercept_
+        f = self._logit(x)
         return 0.5 * expit(f)[:, None] * self.features.gradient(x, self.coef_)
 
     def __repr__(self):
@@ -339,6 +514,9 @@ class CalibratedVelocity:
         return self.calibrator.velocity(x)
 
 
+_CALIBRATOR_OPTIONS = ("n_features", "bandwidth", "regularization", "warm_start", "tol", "max_iter", "solver")
+
+
 def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedVelocity:
     r"""Velocity field ``field(t, x)`` of particles driven by a calibrated discriminator (eq. 20, 22).
 
@@ -355,8 +533,8 @@ def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedV
         Seed of the calibrator's random features (an int seeds a stream independent of
         ``numpy.random.default_rng(seed)``, which callers may use for the initial sample).
     **calibrator_options
-        ``n_features``, ``bandwidth``, ``regularization``, ``warm_start``, ``tol``, ``max_iter``
-        of :class:`Calibrator`.
+        ``n_features``, ``bandwidth``, ``regularization``, ``warm_start``, ``tol``, ``max_iter``,
+        ``solver`` of :class:`Calibrator`.
 
     Returns
     -------
@@ -368,11 +546,9 @@ def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedV
     Huang & Zhang (2023), eq. 20-22, Algorithm 1 (lines 2-6).
     """
     data = _as_samples(data, "data")
-    unknown = set(calibrator_options) - {"n_features", "bandwidth", "regularization", "warm_start", "tol",
-                                         "max_iter"}
+    unknown = set(calibrator_options) - set(_CALIBRATOR_OPTIONS)
     if unknown:
-        raise ValueError(f"unknown calibrator option(s) {sorted(unknown)}; valid: n_features, bandwidth, "
-                         "regularization, warm_start, tol, max_iter.")
+        raise ValueError(f"unknown calibrator option(s) {sorted(unknown)}; valid: {', '.join(_CALIBRATOR_OPTIONS)}.")
     return CalibratedVelocity(data, Calibrator(seed=_feature_seed(seed), **calibrator_options))
 
 
@@ -524,10 +700,14 @@ def fit_generator(generator, z, y, method="lstsq", ridge=1e-6, learning_rate=0.5
     m = psi.shape[0]
     theta = generator.theta
     if method == "lstsq":
+        # the augmented least-squares problem [Psi / sqrt(m); sqrt(r) I] theta = [Y / sqrt(m); sqrt(r) theta_old],
+        # solved by pivoted QR (the normal equations would square the condition number of Psi)
         ridge = _positive_float("ridge", ridge, allow_zero=True)
-        gram = psi.T @ psi / m + ridge * np.eye(psi.shape[1])
-        rhs = psi.T @ y / m + ridge * theta
-        return cho_solve(cho_factor(gram), rhs)
+        a, b = psi / math.sqrt(m), y / math.sqrt(m)
+        if ridge > 0:
+            a = np.vstack([a, math.sqrt(ridge) * np.eye(psi.shape[1])])
+            b = np.vstack([b, math.sqrt(ridge) * theta])
+        return lstsq(a, b, lapack_driver="gelsy", check_finite=False)[0]
     if method == "gradient":
         learning_rate = _positive_float("learning_rate", learning_rate)
         n_steps = _positive_int("n_steps", n_steps)
