@@ -49,9 +49,9 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -310,17 +310,19 @@ def _execute(study: str, params: dict):
 # --------------------------------------------------------------------------------------------
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then :func:`os.replace` it: readers
+    (and a rerun after a crash) see either the old file or the complete new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
+        with open(tmp, "x", newline="") as fh:  # mode from the umask, like any other file
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp.exists():
+            tmp.unlink()
         raise
 
 

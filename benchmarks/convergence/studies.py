@@ -188,12 +188,15 @@ def _long_time_problem(case, param):
     raise ValueError(f"unknown case {case!r}")
 
 
-def long_time(case: str, param: float, divergence: str = "jsd", hr: float = 0.05, decay: float = 20.0):
+def long_time(case: str, param: float, divergence: str = "jsd", hr: float = 0.05, decay: float = 20.0,
+              adaptive_rtol: float | None = None):
     """Fitted long-time rates of L1 and energy against ``Phi'(1) lambda_1`` (and its discrete form).
 
     The step is ``h = hr / r`` with ``r = Phi'(1) lambda_1`` (so backward Euler's correction
     ``ln(1 + hr)/hr`` is the same for every case) and the run lasts ``decay / r``. Rates are
     fitted where the L1 distance falls from 1e-4 to 1e-9 (:func:`fokkerplanck.theory.decay_window`).
+    With ``adaptive_rtol`` the run uses ``dt="adaptive"`` instead (to show what that does to a
+    fitted rate); ``dt`` is then the mean step in the fitting window.
     """
     target, initial, grid, lam_exact, label = _long_time_problem(case, param)
     t0 = time.perf_counter()
@@ -202,21 +205,35 @@ def long_time(case: str, param: float, divergence: str = "jsd", hr: float = 0.05
     r = theory.predicted_rate(lam1, divergence, "l1")
     dt = hr / r
     t_final = decay / r
-    sol = fp.solve(target, initial, grid, t_final, dt=dt, divergence=divergence)
+    if adaptive_rtol:
+        sol = fp.solve(target, initial, grid, t_final, dt="adaptive", rtol=adaptive_rtol, divergence=divergence)
+        label += f", adaptive dt (rtol {adaptive_rtol:g})"
+    else:
+        sol = fp.solve(target, initial, grid, t_final, dt=dt, divergence=divergence)
     h = sol.history
+    # adaptive runs take few, long late steps: start their windows earlier to have points to fit
+    upper_l1, upper_e = (1e-2, 1e-5) if adaptive_rtol else (1e-4, 1e-9)
+    if adaptive_rtol:
+        try:
+            w0, w1 = theory.decay_window(h["t"], h["l1"], upper=upper_l1, lower=1e-9)
+            dt = float(np.mean(h["dt"][(h["t"] > w0) & (h["t"] <= w1)]))
+        except ValueError:
+            dt = float(np.mean(h["dt"][1:]))
     pred = theory.predicted_rates(lam1, divergence, dt=dt)
     row = {"label": label, "lambda_1": lam1, "lambda_1_exact": lam_exact, "lambda_2": float(lams[1]),
            "dt": dt, "t_final": t_final, "rate_l1_pred": pred["l1"], "rate_l1_pred_discrete": pred["l1_discrete"],
            "rate_energy_pred_discrete": pred["energy_discrete"],
            "rate_l1_pred2_discrete": theory.discrete_rate(theory.predicted_rate(float(lams[1]), divergence), dt)}
-    for name, key, hi, lo in [("l1", "l1", 1e-4, 1e-9), ("energy", "energy", 1e-9, 1e-15)]:
+    for name, key, hi, lo in [("l1", "l1", upper_l1, 1e-9), ("energy", "energy", upper_e, 1e-15)]:
         try:
             win = theory.decay_window(h["t"], h[key], upper=hi, lower=lo)
             rate, err = theory.fit_rate(h["t"], h[key], window=win)
-            half = (0.5 * (win[0] + win[1]), win[1])
-            rate2, _ = theory.fit_rate(h["t"], h[key], window=half)
         except ValueError:
-            win, rate, err, rate2 = (math.nan, math.nan), math.nan, math.nan, math.nan
+            win, rate, err = (math.nan, math.nan), math.nan, math.nan
+        try:  # the second half of the window alone: a remaining transient would show here
+            rate2, _ = theory.fit_rate(h["t"], h[key], window=(0.5 * (win[0] + win[1]), win[1]))
+        except ValueError:
+            rate2 = math.nan
         row.update({f"rate_{name}": rate, f"rate_{name}_err": err, f"rate_{name}_late": rate2,
                     f"window_{name}_t0": win[0], f"window_{name}_t1": win[1]})
     lem = theory.lemma24(sol)
@@ -266,6 +283,10 @@ def tails(initial: str, scale: float, half_width: float, divergence: str = "jsd"
         row[f"l1_at_{t:g}"] = float(h["l1"][i[0]]) if i.size else math.nan
     for level in [1e-1, 1e-2, 1e-3, 1e-4, 1e-5]:
         row[f"t_l1_{level:.0e}"] = _crossing_time(h["t"], h["l1"], level)
+    # the curve, at 40 log-spaced times (a list: stored as JSON in the table)
+    tc = np.geomspace(dt, t_final, 40)
+    row["curve_t"] = tc.tolist()
+    row["curve_l1"] = np.exp(np.interp(tc, h["t"], np.log(np.maximum(h["l1"], 1e-300)))).tolist()
     # the late decay: a rate fitted on the last decade before round-off, vs Phi'(1) lambda_1
     try:
         win = theory.decay_window(h["t"], h["l1"], upper=1e-4, lower=1e-9)

@@ -3,11 +3,16 @@
     python benchmarks/convergence/tails.py [--scheduler ADDRESS] [--workers N]
 """
 
+import json
 from collections import defaultdict
 
 import numpy as np
 
 import common
+
+
+def _curve(v):
+    return np.asarray(json.loads(v) if isinstance(v, str) else v, dtype=float)
 
 
 def label(r):
@@ -32,7 +37,7 @@ def main():
     common.write_summary("tails", text)
 
     plt = common.plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.3))
     groups = defaultdict(list)
     for r in rows:
         if r["divergence"] == "jsd":
@@ -41,17 +46,32 @@ def main():
         L = [r["half_width"] for r in rs]
         for lev, mk in [("1e-02", "o-"), ("1e-03", "s--")]:
             t = [r[f"t_l1_{lev}"] for r in rs]
-            axes[0].semilogy(L, t, mk, color=f"C{k}", label=f"{lab}: L1 < {lev}")
-        axes[1].semilogy(L, [r["beta"] for r in rs], "o-", color=f"C{k}", label=lab)
-    axes[0].set_xlabel("box half-width L")
-    axes[0].set_ylabel("time to reach the level (JSD flow)")
-    axes[0].set_title("Heavier tails: the JSD flow slows down with the box")
-    axes[0].legend(fontsize=7)
+            axes[1].semilogy(L, t, mk, color=f"C{k}", label=f"{lab}: L1 < {lev}")
+        axes[2].semilogy(L, [r["beta"] for r in rs], "o-", color=f"C{k}", label=lab)
+        if lab.startswith("N(0, 2") or lab.startswith("Student"):
+            for j, r in enumerate(rs):
+                axes[0].loglog(_curve(r["curve_t"]), _curve(r["curve_l1"]), "-" if lab.startswith("N") else "--",
+                               color=f"C{k}", alpha=0.35 + 0.65 * j / max(1, len(rs) - 1),
+                               label=f"{lab}, L = {r['half_width']:g}")
+    kl = [r for r in rows if r["divergence"] == "kl" and r["initial"] == "gaussian" and r["scale"] == 2.0
+          and r["half_width"] == 12.0]
+    for r in kl:
+        axes[0].loglog(_curve(r["curve_t"]), _curve(r["curve_l1"]), "k:", label="KL flow, N(0, 2^2), L = 12")
+    axes[0].set_xlabel("t")
+    axes[0].set_ylabel("||u(t) - rho_d||_L1")
+    axes[0].set_title("Heavy-tailed rho_0: the JSD flow stalls, KL does not")
+    axes[0].set_ylim(1e-13, 2)
+    axes[0].legend(fontsize=6)
     axes[0].grid(True, which="both", alpha=0.3)
     axes[1].set_xlabel("box half-width L")
-    axes[1].set_ylabel("beta = max rho_0 / rho_d on the box")
-    axes[1].legend(fontsize=8)
+    axes[1].set_ylabel("time to reach the level (JSD flow)")
+    axes[1].set_title("Time to reach L1 < 1e-2, 1e-3 against the box")
+    axes[1].legend(fontsize=6)
     axes[1].grid(True, which="both", alpha=0.3)
+    axes[2].set_xlabel("box half-width L")
+    axes[2].set_ylabel("beta = max rho_0 / rho_d on the box")
+    axes[2].legend(fontsize=8)
+    axes[2].grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(common.figure_path("tails"), dpi=120)
 
