@@ -85,7 +85,12 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         Times at which to save the density (the loop lands on them exactly); default
         ``[0, t_final]``. ``"steps"`` saves every accepted step (e.g. to drive particles).
     rtol, atol : float
-        Adaptive steps only: tolerated local error per step in L1 of u (total mass 1).
+        Adaptive steps only: tolerated local error per step in L1 of u (total mass 1). This is
+        an error relative to the density, not to its distance from rho_d: once
+        ``||u - rho_d||_L1`` falls below ``rtol`` the steps grow quickly and late decay rates
+        come out too slow. To measure long-time rates use fixed steps (the discrete rate is
+        ``ln(1 + h lam) / h``, :func:`fokkerplanck.theory.discrete_rate`) or an ``rtol`` well
+        below the smallest distance you fit.
     dt_initial, dt_min, dt_max : float, optional
         Adaptive steps: first trial step (default ``min(1e-3, t_final / 10)``), smallest step
         before giving up, largest step. ``dt_min`` also bounds the step reduction after Newton
