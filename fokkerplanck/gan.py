@@ -142,7 +142,7 @@ def _expit(f):  # pragma: no cover - compiled
     return e / (1.0 + e)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc", "contract"})  # vectorised sums; no nnan/ninf assumptions
 def _logistic_kernel(phi_d, phi_u, params, wd, wu, lam, grad):  # pragma: no cover - compiled
     """Loss and gradient of the class-balanced regularised logistic regression (see Calibrator)."""
     m = phi_d.shape[1]
