@@ -219,7 +219,8 @@ def convergence(sol, ax=None, target=None, rate="auto"):
         for y, factor, color in ((l1, 1.0, "C0"), (jsd, 2.0, "C1")):
             if y[-1] > 0:
                 ax.semilogy(tt, y[-1] * np.exp(-factor * rate * (tt - t[-1])), color=color, ls=":", lw=1.5)
-        ax.plot([], [], color="0.3", ls=":", label=fr"predicted, $\Phi'(1)\lambda_1$ = {rate:.3g}")
+        ax.plot([], [], color="0.3", ls=":",
+                label=fr"predicted: L1 at $\Phi'(1)\lambda_1$ = {rate:.3g}, JSD at twice that")
     ax.set_xlabel("t")
     ax.set_ylabel("distance to $\\rho_d$")
     ax.set_xlim(t[0], t[-1] if t[-1] > t[0] else t[0] + 1)
