@@ -390,12 +390,41 @@ def plot_samples(name, cfg, sol, met, path):
 _final_samples = {}
 
 
+def markdown(csv_path):
+    """The table of (a)-(e) as markdown, from table.csv."""
+    with open(csv_path) as fh:
+        rows = list(csv.DictReader(fh))
+
+    def num(v, fmt):
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return ""
+        return "" if np.isnan(x) else format(x, fmt)
+
+    out = ["| target | method | eps | JSD t=1 | JSD t=5 | JSD t=10 | W1 to rho_d, t=10 | W1 to u(10) | modes | "
+           "near a mode | fit resid./move | reassigned | s |", "|---" * 13 + "|"]
+    for r in rows:
+        static = not float(r["eps"])  # floor and capacity rows: one value, shown at t = 10
+        out.append(f"| {r['target']} | {r['method']} | {'' if static else num(r['eps'], 'g')} | "
+                   f"{'' if static else num(r['jsd_t1'], '.4f')} | {'' if static else num(r['jsd_t5'], '.4f')} | "
+                   f"{num(r['jsd_t10'], '.4f')} | "
+                   f"{num(r['w1_T'], '.3f')} | {num(r['w1_to_ode_T'], '.3f')} | {num(r['modes_T'], 'g')} | "
+                   f"{num(r['near_mode_T'], '.3f')} | {num(r.get('fit_residual_over_move_T'), '.2f')} | "
+                   f"{num(r.get('reassigned_T'), '.3f')} | {r['seconds']} |")
+    return "\n".join(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", choices=["bimodal1d", "ring2d", "all"], default="all")
     ap.add_argument("--quick", action="store_true", help="short smoke run; writes nothing")
     ap.add_argument("--outdir", default=HERE)
+    ap.add_argument("--markdown", action="store_true", help="print table.csv as markdown and exit")
     args = ap.parse_args(argv)
+    if args.markdown:
+        print(markdown(os.path.join(args.outdir, "table.csv")))
+        return 0
     cfgs = configs()
     names = list(cfgs) if args.target == "all" else [args.target]
     all_rows = []
