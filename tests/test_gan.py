@@ -76,7 +76,8 @@ def test_calibrator_fit_is_the_minimiser(rng):
 
 def test_own_lbfgs_and_scipy_reach_the_same_minimiser(rng):
     data, samples = rng.normal(0, 1, (800, 2)), rng.normal(0.7, 1.2, (600, 2))
-    fits = [gan.Calibrator(n_features=80, bandwidth=0.8, seed=1, solver=s).fit(data, samples) for s in ("lbfgs", "scipy")]
+    fits = [gan.Calibrator(n_features=80, bandwidth=0.8, seed=1, solver=s).fit(data, samples)
+            for s in ("lbfgs", "scipy")]
     assert all(c.converged_ for c in fits)
     # strictly convex (ridge 1e-3): both stop at max|grad| <= 1e-9, so the parameters agree to
     # ~ 1e-9 / (smallest Hessian eigenvalue >= 1e-3) = 1e-6 and the losses to round-off
@@ -163,7 +164,8 @@ def test_setwise_matching_is_identity_for_small_steps_1d():
 
 def test_setwise_matching_is_identity_for_small_steps_2d(rng):
     ang = 2 * np.pi * np.arange(8) / 8
-    ring = fp.GaussianMixture(np.ones(8), 2 * np.stack([np.cos(ang), np.sin(ang)], 1), np.tile(0.12 * np.eye(2), (8, 1, 1)))
+    ring = fp.GaussianMixture(np.ones(8), 2 * np.stack([np.cos(ang), np.sin(ang)], 1),
+                              np.tile(0.12 * np.eye(2), (8, 1, 1)))
     x = rng.normal(0, 1.5, (300, 2))
     cal = gan.Calibrator(n_features=200, bandwidth=0.5, seed=34).fit(ring.sample(1000, seed=35), x)
     v = cal.velocity(x)

@@ -68,8 +68,8 @@ def main():
         t0 = time.perf_counter()
         jsd = run(**kw)
         cap = capacity(kw.get("n_features", 200), kw.get("bandwidth", 0.3))
-        print(f"| {label} | " + " | ".join(f"{v:.4f}" for v in jsd) + f" | {cap:.4f} | {time.perf_counter() - t0:.0f} |",
-              flush=True)
+        cells = " | ".join(f"{v:.4f}" for v in jsd)
+        print(f"| {label} | {cells} | {cap:.4f} | {time.perf_counter() - t0:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
