@@ -54,11 +54,14 @@ which is the particle form of the no-flux condition (reflecting boundaries of th
 exactly the zero-flux Neumann condition). Runge-Kutta stages outside the box see the velocity of
 the nearest boundary point. Reflections are counted in ``Ensemble.counters``.
 
-Robustness where ``u`` is tiny: ``v`` is floored at ``floor * max(v)`` (default 1e-12) before
+Robustness where ``u`` is tiny: ``v`` is floored at ``floor`` (default 1e-12) before
 :math:`f'(v)` is taken, so no logarithm of 0 (or of a round-off negative) occurs. The set where
-the floor acts carries at most ``floor * beta`` of the mass (with ``beta = max v``), e.g.
-1e-11 for beta = 10: no particle of an ensemble of 10^6 is expected there. Beyond the floor the
-velocity is that of the discrete solution itself (face differences, no smoothing).
+the floor acts carries at most ``floor`` of the mass (there ``u <= floor * rho_d`` and rho_d has
+mass 1): no particle of an ensemble of 10^6 is expected there. The floor is absolute, not relative
+to ``max v``, because ``max v`` (beta of condition 34) can be astronomically large at the edges of
+the box (1e16-1e28 for a Gaussian start and a mixture target), which would floor the whole bulk.
+Beyond the floor the velocity is that of the discrete solution itself (face differences, no
+smoothing).
 
 References
 ----------
@@ -302,7 +305,7 @@ def face_velocities(u, rho, spacing, divergence, floor=1e-12):
     spacing : (d,) array
     divergence : str or Divergence
     floor : float
-        ``v`` is floored at ``floor * max(v)`` (see the module docstring).
+        ``v`` is floored at ``floor`` (see the module docstring).
 
     Returns
     -------
@@ -315,7 +318,7 @@ def face_velocities(u, rho, spacing, divergence, floor=1e-12):
     vmax = float(np.max(v))
     if not vmax > 0 or not np.isfinite(vmax):
         raise ValueError("the grid density has no positive finite values; cannot form a velocity.")
-    fp_ = div.f_prime(np.maximum(v, floor * vmax))
+    fp_ = div.f_prime(np.maximum(v, floor))
     out = []
     for a in range(v.ndim):
         grad = np.diff(fp_, axis=a) / spacing[a]
@@ -339,7 +342,7 @@ class GridVelocity:
     solution : Solution
         Saved frames ``solution.t``, ``solution.u``; ``t_eval="steps"`` gives one per step.
     floor : float
-        Relative floor of ``v`` (module docstring).
+        Floor of ``v = u / rho_d`` (module docstring).
     """
 
     name = "grid"

@@ -398,3 +398,20 @@ def test_bad_grid_mode_input(sol_1d):
         particles.simulate(lambda x: np.ones(len(x)), INITIAL_1D, 1.0, n=10, velocity="kde")
     with pytest.raises(ValueError, match="initial density is 2-dimensional"):
         particles.simulate(TARGET_1D, INITIAL_2D, 1.0, n=10, velocity="kde")
+
+
+def test_grid_velocity_floor_is_absolute_so_huge_beta_does_not_freeze_the_bulk():
+    # A Gaussian start and a two-mode target: v = u / rho_d reaches ~1e20 at the box edges (beta of
+    # condition 34). A floor relative to max v would exceed v everywhere in the bulk and zero the
+    # velocity; the absolute floor must leave the bulk velocity equal to the unfloored one.
+    from fokkerplanck.particles import face_velocities
+
+    grid = fp.Grid([-8.0], [8.0], [400])
+    target = fp.GaussianMixture([0.5, 0.5], [[-2.0], [2.0]], [[[0.25]], [[0.25]]])
+    sol = fp.solve(target, fp.Gaussian([0.0], [[1.0]]), grid, 0.1, 0.05)
+    assert sol.beta > 1e12
+    b = face_velocities(sol.u[-1], sol.target, grid.spacing, "jsd")[0]
+    b_raw = face_velocities(sol.u[-1], sol.target, grid.spacing, "jsd", floor=0.0)[0]
+    bulk = np.abs(np.r_[grid.edges[0]]) < 4
+    np.testing.assert_allclose(b[bulk], b_raw[bulk], rtol=1e-12, atol=0)
+    assert np.max(np.abs(b[bulk])) > 0.1
