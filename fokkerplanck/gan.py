@@ -347,14 +347,14 @@ class Calibrator:
         Gradient tolerance of L-BFGS (``gtol``; default 1e-9).
     max_iter : int
         Iteration cap of L-BFGS (default 2000).
-    solver : {"lbfgs", "scipy"}
-        ``"lbfgs"`` (default): :func:`lbfgs`, a plain L-BFGS with Armijo backtracking in this
-        module; ``"scipy"``: ``scipy.optimize.minimize(method="L-BFGS-B")``. Both stop at
+    solver : {"scipy", "lbfgs"}
+        ``"scipy"`` (default): ``scipy.optimize.minimize(method="L-BFGS-B")``; ``"lbfgs"``:
+        :func:`lbfgs`, a plain L-BFGS with Armijo backtracking in this module. Both stop at
         ``max |grad L| <= tol`` and reach the same minimiser (the problem is strictly convex for
-        ``regularization > 0``). The default avoids scipy's Fortran L-BFGS-B calling threaded
-        BLAS between the (compiled, single-threaded) loss evaluations: on the shared 2-core test
-        machine under load each such call waited milliseconds for OpenBLAS worker threads, which
-        made whole particle runs 5-15x slower than with ``OPENBLAS_NUM_THREADS=1``.
+        ``regularization > 0``). ``"lbfgs"`` avoids scipy's Fortran L-BFGS-B calling threaded
+        BLAS between the (compiled, single-threaded) loss evaluations: on a busy 2-core machine
+        each such call can wait milliseconds for OpenBLAS worker threads (5-15x slower whole
+        particle runs measured); with ``OPENBLAS_NUM_THREADS=1`` the two are within 25%.
 
     Attributes
     ----------
@@ -379,7 +379,7 @@ class Calibrator:
     """
 
     def __init__(self, n_features=300, bandwidth="scott", regularization=1e-3, seed=None, warm_start=True,
-                 tol=1e-9, max_iter=2000, solver="lbfgs"):
+                 tol=1e-9, max_iter=2000, solver="scipy"):
         self.n_features = _positive_int("n_features", n_features)
         if not (isinstance(bandwidth, str) and bandwidth == "scott"):
             bandwidth = _positive_float("bandwidth", bandwidth)
