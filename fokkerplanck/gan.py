@@ -734,7 +734,25 @@ def generator_loss(generator, calibrator, z, theta=None) -> float:
 _FITTINGS = ("pointwise", "setwise")
 
 
-class ParametricNavigator:
+class _Navigator:
+    """What both navigators share: ``run`` repeats ``step``."""
+
+    def step(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self, n_iter, callback=None) -> list:
+        """``n_iter`` iterations; ``callback(navigator, info)`` after each. Returns the list of infos."""
+        n_iter = _positive_int("n_iter", n_iter)
+        infos = []
+        for _ in range(n_iter):
+            info = self.step()
+            infos.append(info)
+            if callback is not None:
+                callback(self, info)
+        return infos
+
+
+class ParametricNavigator(_Navigator):
     r"""Algorithm 1 of Huang & Zhang (2023): a generator navigating the gradient flow of JSD.
 
     One iteration (:meth:`step`), with step size :math:`\varepsilon`:
@@ -847,19 +865,9 @@ class ParametricNavigator:
         return dict(t=self.t, move=move, fit_residual=float(np.sqrt(np.mean(np.sum((fitted - y) ** 2, axis=1)))),
                     reassigned=reassigned, calibrator_iterations=self.calibrator.n_iter_)
 
-    def run(self, n_iter, callback=None) -> list:
-        """``n_iter`` iterations; ``callback(navigator, info)`` after each. Returns the list of infos."""
-        n_iter = _positive_int("n_iter", n_iter)
-        infos = []
-        for _ in range(n_iter):
-            info = self.step()
-            infos.append(info)
-            if callback is not None:
-                callback(self, info)
-        return infos
 
 
-class NonparametricNavigator:
+class NonparametricNavigator(_Navigator):
     r"""Algorithm 1 with the particles as the generator: :math:`y_i \leftarrow y_i + \varepsilon\,
     \nabla D(y_i)/(2(1-D(y_i)))` with D calibrated on the current particles (eq. 21-22).
 
@@ -894,12 +902,3 @@ class NonparametricNavigator:
         return dict(t=self.t, move=float(self.step_size * np.sqrt(np.mean(np.sum(v * v, axis=1)))),
                     calibrator_iterations=self.field.calibrator.n_iter_)
 
-    def run(self, n_iter, callback=None) -> list:
-        n_iter = _positive_int("n_iter", n_iter)
-        infos = []
-        for _ in range(n_iter):
-            info = self.step()
-            infos.append(info)
-            if callback is not None:
-                callback(self, info)
-        return infos

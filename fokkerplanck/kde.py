@@ -172,6 +172,24 @@ def _exact_kernel(x, y, inv_h, norm):  # pragma: no cover - compiled
 # --- binned estimator --------------------------------------------------------------------------
 
 @njit(cache=True)
+def _locate(point, lower, inv_delta, shape, idx, frac):  # pragma: no cover - compiled
+    """Mesh cell ``idx`` (lower corner, clamped to the mesh) and fractional offsets ``frac`` of
+    one point, per axis, written in place."""
+    for a in range(point.size):
+        s = (point[a] - lower[a]) * inv_delta[a]
+        c = int(math.floor(s))
+        if c < 0:
+            c = 0
+            s = 0.0
+        elif c > shape[a] - 2:
+            c = shape[a] - 2
+            if s > shape[a] - 1:
+                s = shape[a] - 1.0
+        idx[a] = c
+        frac[a] = s - c
+
+
+@njit(cache=True)
 def _linear_binning(x, lower, inv_delta, shape, strides, out):  # pragma: no cover - compiled
     """Add 1/n times the multilinear weights of each sample to the flat mesh ``out``."""
     n, d = x.shape
@@ -179,18 +197,7 @@ def _linear_binning(x, lower, inv_delta, shape, strides, out):  # pragma: no cov
     idx = np.zeros(d, dtype=np.int64)
     frac = np.zeros(d)
     for j in range(n):
-        for a in range(d):
-            s = (x[j, a] - lower[a]) * inv_delta[a]
-            i = int(math.floor(s))
-            if i < 0:
-                i = 0
-                s = 0.0
-            elif i > shape[a] - 2:
-                i = shape[a] - 2
-                if s > shape[a] - 1:
-                    s = shape[a] - 1.0
-            idx[a] = i
-            frac[a] = s - i
+        _locate(x[j], lower, inv_delta, shape, idx, frac)
         for corner in range(1 << d):
             w = w_unit
             flat = 0
@@ -213,18 +220,7 @@ def _interpolate(meshes, y, lower, inv_delta, shape, strides):  # pragma: no cov
     idx = np.zeros(d, dtype=np.int64)
     frac = np.zeros(d)
     for i in range(m):
-        for a in range(d):
-            s = (y[i, a] - lower[a]) * inv_delta[a]
-            c = int(math.floor(s))
-            if c < 0:
-                c = 0
-                s = 0.0
-            elif c > shape[a] - 2:
-                c = shape[a] - 2
-                if s > shape[a] - 1:
-                    s = shape[a] - 1.0
-            idx[a] = c
-            frac[a] = s - c
+        _locate(y[i], lower, inv_delta, shape, idx, frac)
         for corner in range(1 << d):
             w = 1.0
             flat = 0

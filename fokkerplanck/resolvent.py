@@ -92,6 +92,13 @@ class ResolventResult:
 # --------------------------------------------------------------------------------------------
 
 @njit(cache=True)
+def armijo_accepts(e_trial, e0, alpha, slope):
+    """Line-search acceptance on the step energy: sufficient decrease (Armijo, c = 1e-4), or a
+    directional derivative ``slope`` below the round-off of E, where the full step is taken."""
+    return e_trial <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (abs(e0) + 1e-300)
+
+
+@njit(cache=True)
 def _energy_1d(code, w, v_old, m, k, h):
     e = 0.0
     n = w.size
@@ -184,8 +191,7 @@ def newton_kernel_1d(code, w_lower, v_old, w0, m, k, h, tol, max_iter):
                     inside = False
             if inside:
                 et = _energy_1d(code, wt, v_old, m, k, h)
-                # near the solution |slope| is below the round-off of E: take the full step
-                if et <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (abs(e0) + 1e-300):
+                if armijo_accepts(et, e0, alpha, slope):
                     accepted = True
                     break
             alpha *= 0.5
@@ -402,7 +408,7 @@ class Resolvent:
                 wt = w + alpha * dw
                 if np.all(wt > d.w_lower):
                     et = self._energy(wt, v_old, h)
-                    if et <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * abs(e0):
+                    if armijo_accepts(et, e0, alpha, slope):
                         accepted = True
                         break
                 alpha *= 0.5
