@@ -53,7 +53,10 @@ def _milestones(t_final, dt, t_eval):
         n = int(math.floor(t_final / dt * (1 + 1e-12)))
         marks += list(dt * np.arange(1, n + 1))
     marks = np.unique(np.asarray(marks, dtype=float))
+    marks = marks[marks > 0]  # t = 0 is the initial state, not a step
     # merge marks closer than a relative 1e-9 (e.g. 3 * 0.1 vs 0.3)
+    if marks.size == 0:
+        return marks
     keep = np.concatenate([[True], np.diff(marks) > 1e-9 * max(1.0, t_final)])
     return marks[keep]
 
@@ -154,7 +157,7 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
     if save_steps and t_eval != "steps":
         raise ValueError(f"t_eval must be a sequence of times or the string 'steps', got {t_eval!r}.")
     if t_eval is None:
-        t_eval = [0.0, t_final]
+        t_eval = [0.0, t_final] if t_final > 0 else [0.0]
     if not save_steps:
         t_eval = np.asarray(t_eval, dtype=float).ravel()
         if t_eval.size == 0 or not np.all(np.isfinite(t_eval)):

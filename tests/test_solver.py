@@ -261,3 +261,9 @@ def test_bad_input(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         fp.solve(**args)
+
+
+def test_t_final_zero_returns_the_initial_state():
+    s = fp.solve(TARGET, INITIAL, GRID, 0.0, 0.1)
+    assert s.success and s.n_steps == 0 and s.t.tolist() == [0.0]
+    np.testing.assert_allclose(s.u[0].sum() * GRID.cell_volume, 1.0, rtol=1e-12)
