@@ -97,11 +97,18 @@ def solve_fipy(target, initial, grid, t_final, dt, divergence="jsd", t_eval=None
         raise ValueError(f"the FiPy reference knows the divergences {sorted(_PHI_PRIME)}, not {name!r}.")
     if isinstance(dt, str) or not dt > 0:
         raise ValueError("the FiPy reference takes a fixed dt > 0.")
+    if not (np.isfinite(t_final) and t_final >= 0):
+        raise ValueError(f"t_final must be a finite number >= 0, got {t_final!r}.")
     n_steps = int(round(t_final / dt))
     if abs(n_steps * dt - t_final) > 1e-9 * max(1.0, t_final):
         raise ValueError(f"t_final = {t_final} must be a multiple of dt = {dt} for the FiPy reference.")
-    t_eval = np.asarray([0.0, t_final] if t_eval is None else t_eval, dtype=float)
-    save_steps = {int(round(t / dt)) for t in t_eval}
+    t_eval = np.asarray([0.0, t_final] if t_eval is None else t_eval, dtype=float).ravel()
+    steps = np.rint(t_eval / dt)
+    if np.any(np.abs(steps * dt - t_eval) > 1e-9 * max(1.0, t_final)) or np.any(t_eval < 0) \
+            or np.any(t_eval > t_final * (1 + 1e-12)):
+        raise ValueError(f"t_eval times must be multiples of dt = {dt} in [0, t_final = {t_final}] for the "
+                         f"FiPy reference, got {t_eval.tolist()}.")
+    save_steps = {int(k) for k in steps}
 
     mesh = _mesh(grid)
     rho = fipy.CellVariable(mesh=mesh, value=_to_fipy(problem.rho))

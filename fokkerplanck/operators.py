@@ -11,8 +11,10 @@ flux through the face between neighbouring cells ``i`` and ``j`` (distance ``dx`
              = \rho_j\,\frac{\delta}{e^{\delta}-1},\ \delta = \ln\rho_j - \ln\rho_i,
 
 the Scharfetter-Gummel face weight: the exact flux when :math:`\ln\rho_d` is linear between the
-two cell centres. It is symmetric, lies between the harmonic and geometric means, is second-order
-accurate for smooth :math:`\rho_d`, and never exceeds either cell value, so far tails stay stable.
+two cell centres. It equals :math:`\rho_i\rho_j / L(\rho_i, \rho_j)` with :math:`L` the
+logarithmic mean, is symmetric, lies between the harmonic and geometric means (so it is dominated
+by the smaller cell value where rho_d varies fast, which keeps far tails stable), and is
+second-order accurate for smooth :math:`\rho_d`.
 
 Boundary faces carry no flux (no-flux boundary). The assembled matrix
 

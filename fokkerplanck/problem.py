@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 
 from . import operators
@@ -15,6 +17,9 @@ from .divergences import Divergence, get_divergence
 from .grid import Grid
 
 __all__ = ["Problem", "setup", "discretize"]
+
+#: setup() warns when more than this much mass of rho_d or rho_0 lies outside the box.
+MASS_OUTSIDE_WARNING = 1e-2
 
 
 def _where(grid: Grid, flat_index: int) -> str:
@@ -132,6 +137,11 @@ def setup(target, initial, grid: Grid, divergence="jsd") -> Problem:
     if not z0 > 0:
         raise ValueError("the initial density rho_0 has zero mass in the box; move it inside the box "
                          f"{grid.lower.tolist()} .. {grid.upper.tolist()} or enlarge the box.")
+    for name, density, inside in (("target rho_d", target, zt), ("initial rho_0", initial, z0)):
+        if isinstance(density, Density) and 1.0 - inside > MASS_OUTSIDE_WARNING:
+            warnings.warn(f"{1.0 - inside:.3g} of the mass of the {name} lies outside the box "
+                          f"{grid.lower.tolist()} .. {grid.upper.tolist()}; it is restricted to the box and "
+                          "renormalised there. Enlarge the box if that is not intended.", UserWarning, stacklevel=3)
     rho = rho_raw / zt
     u0 = u_raw / z0
     v0 = u0 / rho

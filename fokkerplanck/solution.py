@@ -78,7 +78,8 @@ class Solution:
 
     def __repr__(self):
         return (f"Solution(divergence={self.divergence!r}, grid={self.grid!r}, n_saved={len(self.t)}, "
-                f"t_final={self.t[-1] if len(self.t) else None}, n_steps={self.n_steps}, "
+                f"t_final={self.options.get('t_final', self.t[-1] if len(self.t) else None)}, "
+                f"t_last_saved={self.t[-1] if len(self.t) else None}, n_steps={self.n_steps}, "
                 f"n_rejected={self.n_rejected}, status={self.status}, message={self.message!r})")
 
 

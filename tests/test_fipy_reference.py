@@ -47,3 +47,17 @@ def test_agrees_with_fipy_within_discretisation_error(dim, n0, target):
     ratios = np.array(diffs[:-1]) / np.array(diffs[1:])
     assert np.all(ratios > 1.7), (diffs, ratios)
     assert np.all(np.array(diffs[:-1]) <= 3 * np.array(own)), (diffs, own)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(t_eval=[0.0, 0.25, 1.0]), "multiples of dt"),
+    (dict(t_eval=[0.0, 2.0]), "multiples of dt"),
+    (dict(t_final=-1.0), "t_final"),
+    (dict(dt="adaptive"), "fixed dt"),
+])
+def test_fipy_reference_bad_input(kwargs, match):
+    args = dict(target=fp.Gaussian([0.0], [[1.0]]), initial=fp.Gaussian([0.5], [[0.5]]),
+                grid=fp.Grid([-4.0], [4.0], [20]), t_final=1.0, dt=0.1)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        solve_fipy(**args)

@@ -90,6 +90,7 @@ def _random_initial(shape, seed):
     return u
 
 
+@pytest.mark.filterwarnings("ignore:.*outside the box:UserWarning")  # the small box is deliberate
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dim=st.sampled_from([1, 2, 3]), seed=st.integers(0, 10_000), dt=st.floats(1e-3, 20.0),
        divergence=st.sampled_from(["jsd", "kl"]))
@@ -253,8 +254,14 @@ GRID = fp.Grid([-5.0], [5.0], [50])
     (dict(divergence="wasserstein"), "known divergences: jsd, kl"),
     (dict(t_eval=[0.0, 2.0]), "t_eval must lie"),
     (dict(t_eval=[0.5, 0.2]), "increasing"),
-    (dict(rtol=0.0), "rtol"),
+    (dict(dt="adaptive", rtol=0.0), "rtol"),
     (dict(grid=[1, 2, 3]), "Grid"),
+    (dict(rtol=1e-3), "only apply to adaptive steps"),
+    (dict(dt_max=0.01), "only apply to adaptive steps"),
+    (dict(max_newton=0), "max_newton"),
+    (dict(max_newton=2.5), "max_newton"),
+    (dict(newton_tol=-1.0), "newton_tol"),
+    (dict(trackers=5), "trackers"),
 ])
 def test_bad_input(kwargs, match):
     args = dict(target=TARGET, initial=INITIAL, grid=GRID, t_final=1.0, dt=0.1)
@@ -267,3 +274,9 @@ def test_t_final_zero_returns_the_initial_state():
     s = fp.solve(TARGET, INITIAL, GRID, 0.0, 0.1)
     assert s.success and s.n_steps == 0 and s.t.tolist() == [0.0]
     np.testing.assert_allclose(s.u[0].sum() * GRID.cell_volume, 1.0, rtol=1e-12)
+
+
+def test_warns_when_much_of_a_density_lies_outside_the_box():
+    # renormalising a density that is mostly outside the box is legal but rarely meant
+    with pytest.warns(UserWarning, match="outside the box"):
+        fp.solve(TARGET, fp.Gaussian([8.0], [[1.0]]), fp.Grid([-6.0], [6.0], [100]), 0.1, 0.05)
