@@ -80,6 +80,8 @@ class _GridDensity:
 
 
 def _measure(obj, name):
+    if isinstance(obj, list) and len(obj) == 2 and isinstance(obj[0], Grid):
+        obj = tuple(obj)  # [grid, values] is as clear as (grid, values)
     if isinstance(obj, tuple):
         if len(obj) != 2 or not isinstance(obj[0], Grid):
             raise ValueError(f"{name}: a grid density must be the tuple (grid, values) with a fokkerplanck.Grid.")

@@ -916,10 +916,20 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         if not callable(field):
             raise ValueError("fokkerplanck.gan.discriminator_velocity did not return a callable field(t, x).")
     else:
-        field = velocity
+        user_field = velocity
+
+        def field(t, y):  # a user's field: check its output before it is combined with positions
+            out = np.asarray(user_field(t, y), dtype=float)
+            if out.shape != y.shape:
+                raise ValueError(f"the velocity field returned shape {out.shape} for positions of shape {y.shape}; "
+                                 "it must return one velocity per particle, shape (n, d).")
+            return out
         divergence = None
 
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise ValueError(f"seed must be None, a non-negative integer or a numpy Generator, got {seed!r}.") from None
     if x0 is None:
         if initial is None:
             raise ValueError("give the initial density (initial=) or the initial positions (x0=).")
@@ -931,6 +941,10 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     x = np.ascontiguousarray(x, dtype=float)
     if x.shape != (n, d):
         raise ValueError(f"the initial positions have shape {x.shape}, expected ({n}, {d}).")
+    if sampled == "given" and domain is not None and not np.all(domain.contains(x)):
+        bad = int(np.sum(~domain.contains(x)))
+        raise ValueError(f"{bad} of the initial positions x0 lie outside the box {domain.lower.tolist()} .. "
+                         f"{domain.upper.tolist()}; move them inside (walls only reflect small overshoots of a step).")
 
     # ---- the time loop --------------------------------------------------------------------------
     lower = upper = None

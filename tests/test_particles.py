@@ -416,3 +416,21 @@ def test_grid_velocity_floor_is_absolute_so_huge_beta_does_not_freeze_the_bulk()
     bulk = np.abs(np.r_[grid.edges[0]]) < 4
     np.testing.assert_allclose(b[bulk], b_raw[bulk], rtol=1e-12, atol=0)
     assert np.max(np.abs(b[bulk])) > 0.1
+
+
+def test_user_input_errors_found_in_review():
+    grid = fp.Grid([-3.0], [3.0], [60])
+    sol = fp.solve(TARGET_1D, fp.Gaussian([0.5], [[0.3]]), grid, 0.2, 0.05, t_eval="steps")
+    # given initial positions outside the box are an error, not silently reflected
+    with pytest.raises(ValueError, match="outside the box"):
+        particles.simulate(TARGET_1D, None, 0.2, n=3, velocity="grid", solution=sol, dt=0.05,
+                           x0=np.array([[0.0], [1.0], [10.0]]))
+    # a user field returning the wrong shape is reported with its own shape, before broadcasting
+    with pytest.raises(ValueError, match=r"returned shape \(5,\)"):
+        particles.simulate(TARGET_1D, fp.Gaussian([0.0], [[1.0]]), 0.2, n=5, velocity=lambda t, x: x[:, 0],
+                           dt=0.05, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        particles.simulate(TARGET_1D, fp.Gaussian([0.0], [[1.0]]), 0.2, n=5, velocity="kde", dt=0.05, seed="a")
+    # a grid density given as a list works like the tuple
+    x = fp.Gaussian([0.0], [[1.0]]).sample(500, seed=1)
+    assert compare.wasserstein(x, [grid, sol.u[-1]]) == compare.wasserstein(x, (grid, sol.u[-1]))
