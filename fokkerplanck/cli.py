@@ -549,26 +549,65 @@ def _compare_module():
     return mod if hasattr(mod, "wasserstein") else None
 
 
+def _time_tol(t_final):
+    return 1e-9 * max(1.0, float(t_final))  # the solver's tolerance for landing on a save time
+
+
+def _w1_method(sol, ens, compare):
+    """``"exact"`` or ``"sliced"``: the rule of ``compare.wasserstein(method="auto")`` (exact up to
+    ``compare.MAX_EXACT_DEFAULT`` atoms per side), applied to the cell count, so the table passes the
+    method explicitly and its column label always says what was computed."""
+    if sol.grid.ndim == 1:
+        return "exact"  # 1-D is always exact (quantile functions)
+    n_atoms = max(int(ens.positions.shape[1]), int(np.prod(sol.grid.shape)))
+    return "exact" if n_atoms <= compare.MAX_EXACT_DEFAULT else "sliced"
+
+
 def _table(sol, times, ens=None, out=None):
-    """Print time, JSD, L1 to rho_d, mass (and W1 particles vs grid) at the given times."""
+    """Print time, JSD, L1 to rho_d, mass (and W1 particles vs grid) at the given times.
+
+    Each row's JSD, L1 and mass come from the history at the row's time, and W1 from the particle
+    snapshot and the saved frame at that time. If a particle snapshot time differs from the row's
+    time (no common times, see :func:`_table_times`), a column ``t particles`` shows it. In 2-D/3-D
+    beyond ``compare.MAX_EXACT_DEFAULT`` atoms the column is the sliced distance, headed ``SW1``."""
     out = sys.stdout if out is None else out
     compare = _compare_module() if ens is not None else None
     h = sol.history
-    head = f"{'t':>8}  {'JSD':>10}  {'L1 to rho_d':>11}  {'mass':>16}"
-    if compare is not None:
-        head += f"  {'W1 particles-grid':>17}"
-    print(head, file=out)
-    rows = []
+    tol = _time_tol(sol.t[-1] if len(sol.t) else 1.0)
+    plan = []
     for t in times:
         i = int(np.argmin(np.abs(h["t"] - t)))
-        row = dict(t=float(h["t"][i]), jsd=float(h["jsd"][i]), l1=float(h["l1"][i]), mass=float(h["mass"][i]))
-        line = f"{row['t']:8.3g}  {row['jsd']:10.3e}  {row['l1']:11.3e}  {row['mass']:16.13f}"
+        j = k = None
         if compare is not None:
             j = int(np.argmin(np.abs(ens.t - t)))
             k = int(np.argmin(np.abs(sol.t - ens.t[j])))
-            w1 = float(compare.wasserstein(ens.positions[j], (sol.grid, sol.u[k]), p=1))
+        plan.append((i, j, k))
+    head = f"{'t':>8}  {'JSD':>10}  {'L1 to rho_d':>11}  {'mass':>16}"
+    show_tp = False
+    if compare is not None:
+        method = _w1_method(sol, ens, compare)
+        name = "W1" if method == "exact" else "SW1"
+        show_tp = any(abs(ens.t[j] - h["t"][i]) > tol for i, j, _ in plan)
+        if show_tp:
+            head += f"  {'t particles':>11}"
+        head += f"  {name + ' particles-grid':>18}"
+        if method == "sliced":
+            print(f"SW1 = sliced Wasserstein distance (64 random directions), not W1: exact W1 needs at most "
+                  f"{compare.MAX_EXACT_DEFAULT} atoms per side, here {int(np.prod(sol.grid.shape))} cells and "
+                  f"{ens.positions.shape[1]} particles", file=out)
+    print(head, file=out)
+    rows = []
+    for i, j, k in plan:
+        row = dict(t=float(h["t"][i]), jsd=float(h["jsd"][i]), l1=float(h["l1"][i]), mass=float(h["mass"][i]))
+        line = f"{row['t']:8.3g}  {row['jsd']:10.3e}  {row['l1']:11.3e}  {row['mass']:16.13f}"
+        if compare is not None:
+            w1 = float(compare.wasserstein(ens.positions[j], (sol.grid, sol.u[k]), p=1, method=method))
             row["w1"] = w1
-            line += f"  {w1:17.3e}"
+            row["w1_method"] = method
+            if show_tp:
+                row["t_particles"] = float(ens.t[j])
+                line += f"  {row['t_particles']:11.3g}"
+            line += f"  {w1:18.3e}"
         rows.append(row)
         print(line, file=out)
     return rows
@@ -644,8 +683,9 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     results = out_dir / f"{spec.name}.h5"
     ckpt_path = out_dir / f"{spec.name}.checkpoint.h5"
     t_eval = spec.solve_options["t_eval"]
-    if spec.particles is not None and spec.particles["velocity"] == "grid":
-        t_eval = "steps"  # the grid velocity interpolates between every step
+    grid_driven = spec.particles is not None and spec.particles["velocity"] == "grid"
+    if grid_driven:
+        t_eval = _solve_times(t_eval, spec.dt, spec.t_final)  # the grid velocity interpolates between every step
     state = None
     if resume:
         if ckpt_path.exists():
@@ -682,10 +722,12 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     ens = None
     if spec.particles is not None:
         ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol)
+    if grid_driven:
+        sol = _keep_frames(sol, spec.solve_options["t_eval"])  # store only the requested frames
     if not quiet:
         print(f"{spec.name}: {spec.divergence} flow on {sol.grid}, t_final = {spec.t_final:g}, "
               f"{sol.n_steps} steps ({sol.n_rejected} rejected) in {elapsed:.2f} s, beta = {sol.beta:.3g}", file=out)
-    times = _table_times(sol, spec.solve_options["t_eval"], spec.t_final)
+    times = _table_times(sol, spec.t_final, ens)
     rows = _table(sol, times, ens, out=out if not quiet else io.StringIO())
     particles = None
     if ens is not None:
@@ -703,16 +745,49 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     return sol
 
 
-def _table_times(sol, t_eval, t_final, n=6):
-    """Rows of the printed table: the save times if there are few, else about ``n`` of them,
-    geometrically spaced toward t_final (0, T/16, T/8, T/4, T/2, T), snapped to saved times."""
+def _table_times(sol, t_final, ens=None, n=6):
+    """Rows of the printed table: the saved times if there are few, else about ``n`` of them,
+    geometrically spaced toward t_final (0, T/16, T/8, T/4, T/2, T), snapped to saved times.
+
+    With particles, only saved times that are also particle snapshot times are used (so a row's
+    JSD, L1 and W1 are all at one time), unless there are fewer than 3 such times; then the table
+    shows the particle snapshot time in a column of its own."""
     if t_final <= 0:
         return [0.0]
-    saved = np.asarray(sol.history["t"] if isinstance(t_eval, str) else t_eval, dtype=float)
+    saved = np.asarray(sol.t, dtype=float)
+    if ens is not None:
+        tol = _time_tol(t_final)
+        common = saved[[bool(np.any(np.abs(np.asarray(ens.t) - s) <= tol)) for s in saved]]
+        if len(common) >= min(3, len(saved)):
+            saved = common
     if len(saved) <= n + 2:
         return saved.tolist()
     wanted = [0.0] + list(t_final / 2.0 ** np.arange(n - 2, -1, -1))
     return sorted({float(saved[np.argmin(np.abs(saved - w))]) for w in wanted})
+
+
+def _solve_times(t_eval, dt, t_final):
+    """``t_eval`` for a grid-driven particle run: every step (the particles interpolate the velocity
+    between steps) and also the requested save times. With fixed ``dt``: the requested times and the
+    multiples of ``dt``; adaptive: ``"steps"`` (the requested times are then the nearest steps)."""
+    if isinstance(t_eval, str) or dt == "adaptive":
+        return "steps"
+    n = int(math.floor(t_final / dt * (1 + 1e-12)))
+    marks = np.unique(np.concatenate([[0.0, t_final], dt * np.arange(1, n + 1), np.asarray(t_eval, float)]))
+    marks = marks[(marks >= 0) & (marks <= t_final)]
+    keep = np.concatenate([[True], np.diff(marks) > _time_tol(t_final)])
+    return marks[keep].tolist()
+
+
+def _keep_frames(sol, t_eval):
+    """The solution with only the frames at the requested save times (the history is kept whole)."""
+    import dataclasses
+
+    if isinstance(t_eval, str):
+        return sol
+    wanted = np.asarray(t_eval, dtype=float)
+    idx = np.unique([int(np.argmin(np.abs(sol.t - w))) for w in wanted])
+    return dataclasses.replace(sol, t=sol.t[idx], u=sol.u[idx], options=dict(sol.options, t_eval=wanted.tolist()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -770,7 +845,7 @@ def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=None, err=
     spec = parse_run(data, text=DEMO_RUN, source="demo", name="demo")
     if not quiet:
         print("fokkerplanck demo: u(t) flows toward rho_d = 0.4 N(-2, 0.6^2) + 0.6 N(1.5, 0.5^2) from "
-              "rho_0 = N(-0.5, 0.5)", file=out)
+              "rho_0 = N(-0.5, 0.71^2)  (N(mean, sd^2); variances 0.36, 0.25 and 0.5)", file=out)
     return run(spec, out_dir=out_dir, quiet=quiet, out=out, err=err)
 
 
