@@ -237,19 +237,25 @@ def _interpolate(meshes, y, lower, inv_delta, shape, strides):  # pragma: no cov
 
 
 @njit(cache=True)
+def _cell_1d(xv, lower, inv_delta, last):  # pragma: no cover - compiled
+    """Mesh cell (clamped to 0 .. last - 1) and fractional offset of one coordinate."""
+    s = (xv - lower) * inv_delta
+    if s < 0.0:
+        s = 0.0
+    elif s > last:
+        s = float(last)
+    c = int(s)
+    if c > last - 1:
+        c = last - 1
+    return c, s - c
+
+
+@njit(cache=True)
 def _linear_binning_1d(x, lower, inv_delta, nodes, out):  # pragma: no cover - compiled
     w_unit = 1.0 / x.shape[0]
     last = nodes - 1
     for j in range(x.shape[0]):
-        s = (x[j, 0] - lower) * inv_delta
-        if s < 0.0:
-            s = 0.0
-        elif s > last:
-            s = float(last)
-        i = int(s)
-        if i > last - 1:
-            i = last - 1
-        f = s - i
+        i, f = _cell_1d(x[j, 0], lower, inv_delta, last)
         out[i] += w_unit * (1.0 - f)
         out[i + 1] += w_unit * f
 
@@ -261,15 +267,7 @@ def _interpolate_1d(dens, grad, y, lower, inv_delta):  # pragma: no cover - comp
     p = np.empty(m)
     g = np.empty((m, 1))
     for i in range(m):
-        s = (y[i, 0] - lower) * inv_delta
-        if s < 0.0:
-            s = 0.0
-        elif s > last:
-            s = float(last)
-        c = int(s)
-        if c > last - 1:
-            c = last - 1
-        f = s - c
+        c, f = _cell_1d(y[i, 0], lower, inv_delta, last)
         p[i] = dens[c] + f * (dens[c + 1] - dens[c])
         g[i, 0] = grad[c] + f * (grad[c + 1] - grad[c])
     return p, g
