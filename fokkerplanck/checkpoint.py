@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import _json, _read_array, _read_json, atomic_h5
+from .io import _json, _read_array, _read_json, atomic_h5, open_hdf5
 from .trackers import Tracker
 
 __all__ = ["Checkpoint", "save_state", "load_state", "CHECKPOINT_FORMAT"]
@@ -82,19 +82,11 @@ def load_state(path, *, fingerprint: str | None = None):
         If given, the checkpoint must have been written with the same fingerprint (the same run),
         otherwise a ValueError says so.
     """
-    import h5py
 
     from .solver import RunState
 
-    path = Path(path)
-    where = str(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {where!r}.")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{where}: not an HDF5 file ({exc}).") from None
-    with f:
+    where = str(Path(path))
+    with open_hdf5(path, "checkpoint") as f:
         if f.attrs.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{where}: not a fokkerplanck checkpoint.")
         if fingerprint is not None and f.attrs.get("fingerprint") != fingerprint:

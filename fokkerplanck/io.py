@@ -254,16 +254,21 @@ def _read_json(attrs, name, where):
     return json.loads(raw)
 
 
-def _open(path):
+def open_hdf5(path, what="results file"):
+    """Open an existing HDF5 file for reading, with clear errors (missing file, not HDF5)."""
     import h5py
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no results file at {str(path)!r}.")
+        raise FileNotFoundError(f"no {what} at {str(path)!r}.")
     try:
-        f = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as exc:
         raise ValueError(f"{path}: not an HDF5 file ({exc}).") from None
+
+
+def _open(path):
+    f = open_hdf5(path)
     fmt = f.attrs.get("format")
     if fmt != FORMAT:
         f.close()
