@@ -82,7 +82,6 @@ def load_state(path, *, fingerprint: str | None = None):
         If given, the checkpoint must have been written with the same fingerprint (the same run),
         otherwise a ValueError says so.
     """
-
     from .solver import RunState
 
     where = str(Path(path))
