@@ -943,10 +943,7 @@ def main(argv=None) -> int:
             _info(args.results, sys.stdout)
         elif args.command == "plot":
             _plot_saved(args.results, args.out, not args.no_animation, sys.stdout)
-    except RunFileError as exc:
-        print(f"fokkerplanck: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except FileNotFoundError as exc:
+    except (RunFileError, FileNotFoundError) as exc:
         print(f"fokkerplanck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ConvergenceError as exc:
