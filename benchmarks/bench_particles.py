@@ -72,7 +72,7 @@ def slope(ns, ws):
 
 COMPILE_SNIPPET = r"""
 import time, numpy as np, fokkerplanck as fp
-from fokkerplanck import particles, compare, kde
+from fokkerplanck.particles import kde
 tg = fp.Gaussian([0.0], [[1.0]]); ini = fp.Gaussian([0.5], [[0.5]])
 g = fp.Grid([-4.0], [4.0], [40])
 sol = fp.solve(tg, ini, g, 0.1, dt=0.05, t_eval="steps")
@@ -217,7 +217,7 @@ def speed(quick):
     field = particles.KDEVelocity(TARGET_1D, estimator="binned")
     field(0.0, x[:1000])
     _, t_eval_f = timed(lambda: field(0.0, x), repeat=3)
-    _, t_kde = timed(lambda: fp.kde.evaluate(x, method="binned"), repeat=3)
+    _, t_kde = timed(lambda: fp.particles.kde.evaluate(x, method="binned"), repeat=3)
     emit(f"One `\"kde\"` step (one field evaluation, explicit Euler) for 10^6 particles in 1-D: "
          f"{t_eval_f * 1e3:.1f} ms (of which the binned KDE with gradient: {t_kde * 1e3:.1f} ms; the rest is "
          f"rho_d's logpdf/grad_logpdf and Phi'). Target < 100 ms: {'met' if t_eval_f < 0.1 else 'NOT met'}.")
@@ -233,10 +233,10 @@ def speed(quick):
     emit("|---|---|---|---|---|---|")
     for d, n in ((1, 10_000), (2, 10_000)):
         xs = (INITIAL_1D if d == 1 else INITIAL_2D).sample(n, seed=1)
-        h = fp.kde.bandwidth(xs)
-        fp.kde.evaluate(xs[:100], method="exact")
-        (pb, _), tb = timed(lambda: fp.kde.evaluate(xs, method="binned"), repeat=3)
-        (pe, _), te = timed(lambda: fp.kde.evaluate(xs, method="exact"))
+        h = fp.particles.kde.bandwidth(xs)
+        fp.particles.kde.evaluate(xs[:100], method="exact")
+        (pb, _), tb = timed(lambda: fp.particles.kde.evaluate(xs, method="binned"), repeat=3)
+        (pe, _), te = timed(lambda: fp.particles.kde.evaluate(xs, method="exact"))
         # scipy: bandwidth factor times the data covariance; matches ours exactly in 1-D (diagonal vs full
         # covariance in 2-D: same cost, different kernel, so only the time is comparable there)
         factor = float(h[0] / np.std(xs[:, 0], ddof=1))

@@ -39,15 +39,30 @@ __all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Divergence", "avai
            "get_divergence", "jsd", "Problem", "setup", "Solution", "ConvergenceError", "solve",
            "Tracker", "CallbackTracker", "load", "save", "__version__"]
 
-# Submodules with heavier dependencies load on first use: fp.particles, fp.compare, fp.theory, ...
-_LAZY_SUBMODULES = {"particles", "compare", "gan", "theory", "sweep", "plot", "io", "cli", "fipy_reference",
-                    "operators", "resolvent", "diagnostics", "sampling", "kde", "progress", "checkpoint",
-                    "divergences", "solver", "problem", "trackers", "densities", "grid"}
+# Submodules load on first use (``fp.particles``, ``fp.theory``, ...) and are listed by ``dir(fp)``.
+_LAZY_SUBMODULES = {
+    # core: the solver's layers
+    "grid": "grid", "densities": "densities", "divergences": "divergences", "operators": "operators",
+    "resolvent": "resolvent", "solver": "solver", "solution": "solution", "problem": "problem",
+    "diagnostics": "diagnostics", "trackers": "trackers", "progress": "progress", "theory": "theory",
+    "compare": "compare", "plot": "plot",
+    # subpackages and edges
+    "particles": "particles", "gan": "gan", "io": "io", "cli": "cli", "sweep": "sweep",
+    "fipy_reference": "fipy_reference",
+    # former flat modules, kept working: fp.kde, fp.sampling, fp.checkpoint
+    "kde": "particles.kde", "sampling": "particles.sampling", "checkpoint": "io.checkpoint",
+}
 
 
 def __getattr__(name):
     if name in _LAZY_SUBMODULES:
         import importlib
 
-        return importlib.import_module(f".{name}", __name__)
+        module = importlib.import_module(f".{_LAZY_SUBMODULES[name]}", __name__)
+        globals()[name] = module
+        return module
     raise AttributeError(f"module 'fokkerplanck' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

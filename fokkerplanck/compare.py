@@ -516,12 +516,12 @@ def sampling_floor(reference, n, p=1, *, repeats=8, seed=0, **wasserstein_option
 
     The yardstick for "as close as sampling allows": any method producing ``n`` points can at
     best match it (quasi-Monte Carlo beats it). ``reference`` is a ``(grid, values)`` density,
-    sampled exactly (piecewise constant) by :func:`fokkerplanck.sampling.sample`; the mean over
+    sampled exactly (piecewise constant) by :func:`fokkerplanck.particles.sampling.sample`; the mean over
     ``repeats`` independent draws estimates the expectation (its relative standard error is about
     ``cv / sqrt(repeats)`` with ``cv`` the draw-to-draw coefficient of variation: about 0.5 for W1
     in 1-D, 0.2 for sliced W1 in 2-D, measured).
     """
-    from .sampling import sample
+    from .particles.sampling import sample
 
     if not isinstance(reference, tuple):
         raise ValueError("sampling_floor needs the reference as a grid density (grid, values).")

@@ -1,6 +1,7 @@
 """Probability densities used as target (data) density ``rho_d`` and initial density ``rho_0``.
 
-:class:`Gaussian` and :class:`GaussianMixture` know their normalisation, their gradient of the
+:class:`Gaussian`, :class:`GaussianMixture` and :class:`SampleKDE` (a kernel density estimate of
+data samples) know their normalisation, their gradient of the
 log-density and how to sample themselves. Anywhere a density is expected, a plain callable
 ``f(points) -> (n,)`` is accepted too, and for the initial density also an array of values on the
 grid cells (see :func:`fokkerplanck.problem.discretize`).
@@ -12,7 +13,9 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
-__all__ = ["Density", "Gaussian", "GaussianMixture"]
+from . import _validation as _v
+
+__all__ = ["Density", "Gaussian", "GaussianMixture", "SampleKDE"]
 
 
 def _as_points(points, d: int) -> np.ndarray:
@@ -101,7 +104,7 @@ class Gaussian(Density):
 
     def sample(self, n: int, seed=None) -> np.ndarray:
         """``n`` independent samples, shape ``(n, d)``; ``seed`` is an int or a numpy Generator."""
-        n = _check_n(n)
+        n = _v.sample_count(n)
         rng = np.random.default_rng(seed)
         return self.mean + rng.standard_normal((n, self.ndim)) @ self._chol.T
 
@@ -166,7 +169,7 @@ class GaussianMixture(Density):
 
     def sample(self, n: int, seed=None) -> np.ndarray:
         """``n`` independent samples, shape ``(n, d)``; ``seed`` is an int or a numpy Generator."""
-        n = _check_n(n)
+        n = _v.sample_count(n)
         rng = np.random.default_rng(seed)
         labels = rng.choice(len(self.components), size=n, p=self.weights)
         z = rng.standard_normal((n, self.ndim))
@@ -181,7 +184,94 @@ class GaussianMixture(Density):
                 f"covs={self.covs.tolist()})")
 
 
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"the number of samples n must be a positive integer, got {n!r}.")
-    return int(n)
+class SampleKDE(Density):
+    r"""A Gaussian kernel density estimate of samples, as a :class:`~fokkerplanck.Density`.
+
+    .. math::  \hat\rho(x) = \frac1n\sum_{i=1}^n \mathcal N(x;\, x_i,\, H), \qquad
+               H = b^2\,\widehat{\mathrm{Cov}}(x_1,\dots,x_n),
+
+    with the bandwidth factor ``b`` from Scott's or Silverman's rule or given (scipy's
+    :class:`scipy.stats.gaussian_kde`). With ``background = w > 0`` the density is
+    :math:`(1-w)\hat\rho + w\,\mathcal N(\bar x, 100\,\widehat{\mathrm{Cov}})`, a wide component that keeps
+    a target strictly positive on the whole box (the flow needs :math:`\rho_d > 0`).
+
+    Parameters
+    ----------
+    samples : array, shape (n, d)
+    bandwidth : "scott", "silverman" or float
+    background : float in [0, 1)
+    """
+
+    def __init__(self, samples, bandwidth="scott", background: float = 0.0):
+        from scipy.stats import gaussian_kde
+
+        x = np.asarray(samples, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[0] < 2:
+            raise ValueError(f"SampleKDE needs an (n, d) array of n >= 2 samples, got shape {x.shape}.")
+        if not (0.0 <= background < 1.0):
+            raise ValueError(f"background must be a weight in [0, 1), got {background}.")
+        if isinstance(bandwidth, str) and bandwidth not in ("scott", "silverman"):
+            raise ValueError(f"bandwidth must be 'scott', 'silverman' or a positive number, got {bandwidth!r}.")
+        if not isinstance(bandwidth, str) and not (isinstance(bandwidth, (int, float)) and bandwidth > 0):
+            raise ValueError(f"bandwidth must be 'scott', 'silverman' or a positive number, got {bandwidth!r}.")
+        try:
+            self.kde = gaussian_kde(x.T, bw_method=bandwidth)
+        except np.linalg.LinAlgError:
+            raise ValueError("the samples have a singular covariance (all equal, or on a line/plane); "
+                             "a Gaussian KDE needs samples that spread in every direction.") from None
+        self.samples = x
+        self.ndim = x.shape[1]
+        self.bandwidth = bandwidth
+        self.background = float(background)
+        self._wide = (Gaussian(x.mean(axis=0), 100.0 * np.atleast_2d(np.cov(x.T))) if background > 0 else None)
+
+    def logpdf(self, points) -> np.ndarray:
+        from scipy.special import logsumexp
+
+        x = np.asarray(points, dtype=float)
+        if x.ndim == 1 and self.ndim == 1:
+            x = x[:, None]
+        lp = self.kde.logpdf(x.T)
+        if self._wide is None:
+            return lp
+        return logsumexp([lp + np.log1p(-self.background), self._wide.logpdf(x) + np.log(self.background)], axis=0)
+
+    def grad_logpdf(self, points) -> np.ndarray:
+        r"""``grad ln pdf``: :math:`\sum_i r_i(x)\,H^{-1}(x_i - x)` with kernel responsibilities
+        :math:`r_i` (and the background component's share), shape ``(n, d)``."""
+        from scipy.special import logsumexp
+
+        x = np.asarray(points, dtype=float)
+        if x.ndim == 1 and self.ndim == 1:
+            x = x[:, None]
+        prec = self.kde.inv_cov
+        out = np.empty_like(x)
+        chunk = max(1, 2_000_000 // self.samples.shape[0])
+        for a in range(0, x.shape[0], chunk):
+            xa = x[a:a + chunk]
+            diff = self.samples[None, :, :] - xa[:, None, :]                    # (m, n, d)
+            logk = -0.5 * np.einsum("mnd,de,mne->mn", diff, prec, diff)
+            r = np.exp(logk - logsumexp(logk, axis=1, keepdims=True))
+            out[a:a + chunk] = np.einsum("mn,mnd->md", r, diff) @ prec
+        if self._wide is None:
+            return out
+        lp_kde = self.kde.logpdf(x.T) + np.log1p(-self.background)
+        lp_wide = self._wide.logpdf(x) + np.log(self.background)
+        w = np.exp(lp_wide - np.logaddexp(lp_kde, lp_wide))[:, None]
+        return (1 - w) * out + w * self._wide.grad_logpdf(x)
+
+    def sample(self, n: int, seed=None) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        out = self.kde.resample(n, seed=rng).T
+        if self._wide is not None:
+            wide = rng.random(n) < self.background
+            out[wide] = self._wide.sample(int(wide.sum()), seed=rng)
+        return out
+
+    def __repr__(self):
+        return (f"SampleKDE(n={self.samples.shape[0]}, d={self.ndim}, bandwidth={self.bandwidth!r}, "
+                f"background={self.background})")
+
+

@@ -32,7 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _validation as _v
 from . import operators
+from ._timeline import milestones
 from .diagnostics import state_diagnostics
 from .problem import setup
 from .resolvent import Resolvent
@@ -43,31 +45,6 @@ __all__ = ["solve", "RunState"]
 
 _HISTORY_KEYS = ("t", "dt", "mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2", "max_v",
                  "newton_iterations", "linear_iterations", "residual")
-
-
-def _check_positive(name, value, allow_zero=False):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        need = "a finite number >= 0" if allow_zero else "a finite number > 0"
-        raise ValueError(f"{name} must be {need}, got {value!r}.")
-    return float(value)
-
-
-def _milestones(t_final, dt, t_eval):
-    """Times the loop must land on exactly: t_eval, t_final and, for fixed dt, multiples of dt."""
-    marks = [t_final]
-    if t_eval is not None:
-        marks += [t for t in t_eval if t > 0]
-    if dt is not None:
-        n = int(math.floor(t_final / dt * (1 + 1e-12)))
-        marks += list(dt * np.arange(1, n + 1))
-    marks = np.unique(np.asarray(marks, dtype=float))
-    marks = marks[marks > 0]  # t = 0 is the initial state, not a step
-    # merge marks closer than a relative 1e-9 (e.g. 3 * 0.1 vs 0.3)
-    if marks.size == 0:
-        return marks
-    keep = np.concatenate([[True], np.diff(marks) > 1e-9 * max(1.0, t_final)])
-    return marks[keep]
 
 
 def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=None, rtol=None,
@@ -150,42 +127,34 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
     True
     """
     # ---- check everything before any work ----------------------------------------------------
-    t_final = _check_positive("t_final", t_final, allow_zero=True)
+    t_final = _v.positive_number("t_final", t_final, allow_zero=True)
     adaptive = isinstance(dt, str)
     if adaptive and dt != "adaptive":
         raise ValueError(f"dt must be a positive number or the string 'adaptive', got {dt!r}.")
     if not adaptive:
-        dt = _check_positive("dt", dt)
+        dt = _v.positive_number("dt", dt)
         given = [name for name, val in (("rtol", rtol), ("atol", atol), ("dt_initial", dt_initial),
                                         ("dt_max", dt_max), ("max_growth", max_growth)) if val is not None]
         if given:
             raise ValueError(f"{', '.join(given)} only apply to adaptive steps; pass dt='adaptive' or drop them.")
-    rtol = _check_positive("rtol", 1e-4 if rtol is None else rtol)
-    atol = _check_positive("atol", 1e-12 if atol is None else atol, allow_zero=True)
-    dt_min = _check_positive("dt_min", dt_min)
+    rtol = _v.positive_number("rtol", 1e-4 if rtol is None else rtol)
+    atol = _v.positive_number("atol", 1e-12 if atol is None else atol, allow_zero=True)
+    dt_min = _v.positive_number("dt_min", dt_min)
     if dt_max is not None:
-        dt_max = _check_positive("dt_max", dt_max)
+        dt_max = _v.positive_number("dt_max", dt_max)
     if dt_initial is not None:
-        dt_initial = _check_positive("dt_initial", dt_initial)
-    max_growth = _check_positive("max_growth", 5.0 if max_growth is None else max_growth)
+        dt_initial = _v.positive_number("dt_initial", dt_initial)
+    max_growth = _v.positive_number("max_growth", 5.0 if max_growth is None else max_growth)
     if max_growth <= 1:
         raise ValueError(f"max_growth must exceed 1, got {max_growth}.")
-    newton_tol = _check_positive("newton_tol", newton_tol)
+    newton_tol = _v.positive_number("newton_tol", newton_tol)
     if isinstance(max_newton, bool) or not isinstance(max_newton, (int, np.integer)) or max_newton < 1:
         raise ValueError(f"max_newton must be an integer >= 1, got {max_newton!r}.")
     save_steps = isinstance(t_eval, str)
     if save_steps and t_eval != "steps":
         raise ValueError(f"t_eval must be a sequence of times or the string 'steps', got {t_eval!r}.")
-    if t_eval is None:
-        t_eval = [0.0, t_final] if t_final > 0 else [0.0]
     if not save_steps:
-        t_eval = np.asarray(t_eval, dtype=float).ravel()
-        if t_eval.size == 0 or not np.all(np.isfinite(t_eval)):
-            raise ValueError("t_eval must be a non-empty sequence of finite times.")
-        if np.any(np.diff(t_eval) <= 0):
-            raise ValueError(f"t_eval must be strictly increasing, got {t_eval.tolist()}.")
-        if t_eval[0] < 0 or t_eval[-1] > t_final * (1 + 1e-12):
-            raise ValueError(f"t_eval must lie in [0, t_final] = [0, {t_final}], got {t_eval.tolist()}.")
+        t_eval = _v.times(t_eval, t_final)
     if isinstance(trackers, Tracker):
         trackers = [trackers]
     try:
@@ -238,7 +207,7 @@ def _integrate(problem, resolvent, t_final, dt, t_eval, save_steps, rtol, atol, 
     adaptive = dt is None
     div = problem.divergence
     coeffs, m = problem.coeffs, problem.cell_mass
-    marks = _milestones(t_final, dt, None if save_steps else t_eval)
+    marks = milestones(t_final, dt, None if save_steps else t_eval)
     save_times = None if save_steps else t_eval
     tol_err = atol + rtol
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fokkerplanck as fp
-from fokkerplanck.checkpoint import Checkpoint, load_state, save_state
+from fokkerplanck.io.checkpoint import Checkpoint, load_state, save_state
 from fokkerplanck.io import load, load_run, read_samples, save, solutions_equal
 
 TARGET = fp.GaussianMixture([0.5, 0.5], [[-1.5], [1.5]], [[[0.4]], [[0.4]]])

@@ -62,7 +62,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .densities import Density, Gaussian, GaussianMixture
+from ..densities import Density, Gaussian, GaussianMixture, SampleKDE
 
 __all__ = ["main", "read_run_file", "parse_run", "RunSpec", "RunFileError", "Interrupted", "SampleKDE", "run", "demo",
            "DEMO_RUN"]
@@ -76,97 +76,6 @@ class RunFileError(ValueError):
 
 # ---------------------------------------------------------------------------------------------
 # densities from samples
-
-
-class SampleKDE(Density):
-    r"""A Gaussian kernel density estimate of samples, as a :class:`~fokkerplanck.Density`.
-
-    .. math::  \hat\rho(x) = \frac1n\sum_{i=1}^n \mathcal N(x;\, x_i,\, H), \qquad
-               H = b^2\,\widehat{\mathrm{Cov}}(x_1,\dots,x_n),
-
-    with the bandwidth factor ``b`` from Scott's or Silverman's rule or given (scipy's
-    :class:`scipy.stats.gaussian_kde`). With ``background = w > 0`` the density is
-    :math:`(1-w)\hat\rho + w\,\mathcal N(\bar x, 100\,\widehat{\mathrm{Cov}})`, a wide component that keeps
-    a target strictly positive on the whole box (the flow needs :math:`\rho_d > 0`).
-
-    Parameters
-    ----------
-    samples : array, shape (n, d)
-    bandwidth : "scott", "silverman" or float
-    background : float in [0, 1)
-    """
-
-    def __init__(self, samples, bandwidth="scott", background: float = 0.0):
-        from scipy.stats import gaussian_kde
-
-        x = np.asarray(samples, dtype=float)
-        if x.ndim == 1:
-            x = x[:, None]
-        if x.ndim != 2 or x.shape[0] < 2:
-            raise ValueError(f"SampleKDE needs an (n, d) array of n >= 2 samples, got shape {x.shape}.")
-        if not (0.0 <= background < 1.0):
-            raise ValueError(f"background must be a weight in [0, 1), got {background}.")
-        if isinstance(bandwidth, str) and bandwidth not in ("scott", "silverman"):
-            raise ValueError(f"bandwidth must be 'scott', 'silverman' or a positive number, got {bandwidth!r}.")
-        if not isinstance(bandwidth, str) and not (isinstance(bandwidth, (int, float)) and bandwidth > 0):
-            raise ValueError(f"bandwidth must be 'scott', 'silverman' or a positive number, got {bandwidth!r}.")
-        try:
-            self.kde = gaussian_kde(x.T, bw_method=bandwidth)
-        except np.linalg.LinAlgError:
-            raise ValueError("the samples have a singular covariance (all equal, or on a line/plane); "
-                             "a Gaussian KDE needs samples that spread in every direction.") from None
-        self.samples = x
-        self.ndim = x.shape[1]
-        self.bandwidth = bandwidth
-        self.background = float(background)
-        self._wide = (Gaussian(x.mean(axis=0), 100.0 * np.atleast_2d(np.cov(x.T))) if background > 0 else None)
-
-    def logpdf(self, points) -> np.ndarray:
-        from scipy.special import logsumexp
-
-        x = np.asarray(points, dtype=float)
-        if x.ndim == 1 and self.ndim == 1:
-            x = x[:, None]
-        lp = self.kde.logpdf(x.T)
-        if self._wide is None:
-            return lp
-        return logsumexp([lp + np.log1p(-self.background), self._wide.logpdf(x) + np.log(self.background)], axis=0)
-
-    def grad_logpdf(self, points) -> np.ndarray:
-        r"""``grad ln pdf``: :math:`\sum_i r_i(x)\,H^{-1}(x_i - x)` with kernel responsibilities
-        :math:`r_i` (and the background component's share), shape ``(n, d)``."""
-        from scipy.special import logsumexp
-
-        x = np.asarray(points, dtype=float)
-        if x.ndim == 1 and self.ndim == 1:
-            x = x[:, None]
-        prec = self.kde.inv_cov
-        out = np.empty_like(x)
-        chunk = max(1, 2_000_000 // self.samples.shape[0])
-        for a in range(0, x.shape[0], chunk):
-            xa = x[a:a + chunk]
-            diff = self.samples[None, :, :] - xa[:, None, :]                    # (m, n, d)
-            logk = -0.5 * np.einsum("mnd,de,mne->mn", diff, prec, diff)
-            r = np.exp(logk - logsumexp(logk, axis=1, keepdims=True))
-            out[a:a + chunk] = np.einsum("mn,mnd->md", r, diff) @ prec
-        if self._wide is None:
-            return out
-        lp_kde = self.kde.logpdf(x.T) + np.log1p(-self.background)
-        lp_wide = self._wide.logpdf(x) + np.log(self.background)
-        w = np.exp(lp_wide - np.logaddexp(lp_kde, lp_wide))[:, None]
-        return (1 - w) * out + w * self._wide.grad_logpdf(x)
-
-    def sample(self, n: int, seed=None) -> np.ndarray:
-        rng = np.random.default_rng(seed)
-        out = self.kde.resample(n, seed=rng).T
-        if self._wide is not None:
-            wide = rng.random(n) < self.background
-            out[wide] = self._wide.sample(int(wide.sum()), seed=rng)
-        return out
-
-    def __repr__(self):
-        return (f"SampleKDE(n={self.samples.shape[0]}, d={self.ndim}, bandwidth={self.bandwidth!r}, "
-                f"background={self.background})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,7 +291,7 @@ def _density(table: _Table, d: int, role: str, base_dir: Path):
                                    "[[[0.5, 0.0], [0.0, 0.5]], [[0.5, 0.0], [0.0, 0.5]]]")
             return GaussianMixture(weights, means, covs)
         # samples
-        from .io import read_samples
+        from ..io import read_samples
 
         fname = table.string("file")
         fpath = Path(fname)
@@ -411,7 +320,7 @@ def _density(table: _Table, d: int, role: str, base_dir: Path):
 
 def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir=".", name: str = "run") -> RunSpec:
     """Check a run description (the dict read from TOML) and build the objects of a run."""
-    from .grid import Grid
+    from ..grid import Grid
 
     base_dir = Path(base_dir)
     unknown = sorted(set(data) - set(_SECTIONS))
@@ -450,7 +359,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
     fl = _Table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
                                                 "n_saves"})
-    from .divergences import available_divergences
+    from ..divergences import available_divergences
 
     divergence = fl.string("divergence", "jsd", choices=tuple(available_divergences()))
     t_final = fl.number("t_final", positive=True)
@@ -521,7 +430,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
                   checkpoint_steps=o.integer("checkpoint_steps", None, minimum=1)
                   if o.has("checkpoint_steps") else None)
 
-    from . import __version__
+    from .. import __version__
 
     fp_text = "\n".join([__version__, text, repr(sorted(data.items(), key=lambda kv: kv[0]))])
     return RunSpec(name=name, text=text, path=None, grid=grid, target=target, initial=initial, divergence=divergence,
@@ -531,22 +440,6 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
 # ---------------------------------------------------------------------------------------------
 # running
-
-
-def _particles_module():
-    try:
-        from . import particles as mod
-    except ImportError:
-        return None
-    return mod if hasattr(mod, "simulate") else None
-
-
-def _compare_module():
-    try:
-        from . import compare as mod
-    except ImportError:
-        return None
-    return mod if hasattr(mod, "wasserstein") else None
 
 
 def _time_tol(t_final):
@@ -571,7 +464,8 @@ def _table(sol, times, ens=None, out=None):
     time (no common times, see :func:`_table_times`), a column ``t particles`` shows it. In 2-D/3-D
     beyond ``compare.MAX_EXACT_DEFAULT`` atoms the column is the sliced distance, headed ``SW1``."""
     out = sys.stdout if out is None else out
-    compare = _compare_module() if ens is not None else None
+    from .. import compare as _compare
+    compare = _compare if ens is not None else None
     h = sol.history
     tol = _time_tol(sol.t[-1] if len(sol.t) else 1.0)
     plan = []
@@ -620,7 +514,7 @@ def _write_figures(sol, out_dir: Path, ens=None, target=None, animation=True, qu
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import plot
+    from .. import plot
 
     written = []
 
@@ -644,7 +538,7 @@ def _write_figures(sol, out_dir: Path, ens=None, target=None, animation=True, qu
 
 
 def _simulate_particles(spec_particles, target, initial, t_final, sol):
-    mod = _particles_module()
+    from .. import particles as mod
     if mod is None:
         raise RunFileError("[particles] needs the module fokkerplanck.particles, which is not available in "
                            "this installation; remove the [particles] table")
@@ -674,9 +568,9 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     err = sys.stderr if err is None else err
     import fokkerplanck as fp
 
-    from .checkpoint import Checkpoint, load_state
-    from .io import save
-    from .progress import ProgressBar
+    from ..io.checkpoint import Checkpoint, load_state
+    from ..io import save
+    from ..progress import ProgressBar
 
     out_dir = Path(out_dir if out_dir is not None else spec.output["directory"])
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -836,12 +730,8 @@ def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=None, err=
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     data = _toml().loads(DEMO_RUN)
-    have_particles = _particles_module() is not None and _compare_module() is not None
-    if not particles or not have_particles:
+    if not particles:
         data.pop("particles")
-        if particles and not quiet:
-            print("note: fokkerplanck.particles / fokkerplanck.compare are not available: running the demo "
-                  "without particles", file=err)
     spec = parse_run(data, text=DEMO_RUN, source="demo", name="demo")
     if not quiet:
         print("fokkerplanck demo: u(t) flows toward rho_d = 0.4 N(-2, 0.6^2) + 0.6 N(1.5, 0.5^2) from "
@@ -854,7 +744,7 @@ def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=None, err=
 
 
 def _parser():
-    from . import __version__
+    from .. import __version__
 
     p = argparse.ArgumentParser(prog="fokkerplanck", description="Numerics for 'GANs as Gradient Flows that "
                                 "Converge': the Jensen-Shannon gradient flow (nonlinear Fokker-Planck equation).")
@@ -881,7 +771,7 @@ def _parser():
 
 
 def _info(path, out):
-    from .io import load_run
+    from ..io import load_run
 
     saved = load_run(path)
     sol = saved.solution
@@ -900,7 +790,7 @@ def _info(path, out):
 
 
 def _plot_saved(path, out_dir, animation, out):
-    from .io import load_run
+    from ..io import load_run
 
     saved = load_run(path)
     out_dir = Path(out_dir) if out_dir is not None else Path(path).parent
@@ -925,7 +815,7 @@ def main(argv=None) -> int:
         parser.print_help()
         print("\nStart with:  fokkerplanck demo", file=sys.stdout)
         return EXIT_OK
-    from .solution import ConvergenceError
+    from ..solution import ConvergenceError
 
     try:
         if args.command == "demo":

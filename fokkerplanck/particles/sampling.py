@@ -40,19 +40,14 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 from scipy.stats import qmc
 
-from .densities import Density, Gaussian, GaussianMixture
-from .grid import Grid
+from .. import _validation as _v
+from ..densities import Density, Gaussian, GaussianMixture
+from ..grid import Grid
 
 __all__ = ["sample", "uniform", "grid_quantile_transform", "mixture_quantile_1d", "METHODS"]
 
 METHODS = ("iid", "sobol")
 _EPS = np.finfo(float).eps
-
-
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"the number of samples n must be a positive integer, got {n!r}.")
-    return int(n)
 
 
 def _check_method(method) -> str:
@@ -67,7 +62,7 @@ def uniform(n, d, *, seed=None, method="iid") -> np.ndarray:
     Sobol points are balanced when ``n`` is a power of two; other ``n`` are allowed (the first
     ``n`` points of the sequence; scipy's balance warning is silenced).
     """
-    n = _check_n(n)
+    n = _v.sample_count(n)
     method = _check_method(method)
     rng = np.random.default_rng(seed)
     if method == "iid":
@@ -224,7 +219,7 @@ def sample(density, n, *, seed=None, method="iid", grid=None) -> np.ndarray:
     >>> x.shape, bool(abs(x.mean()) < 1e-2)
     ((1024, 1), True)
     """
-    n = _check_n(n)
+    n = _v.sample_count(n)
     method = _check_method(method)
     rng = np.random.default_rng(seed)
     if isinstance(density, tuple):
@@ -249,7 +244,7 @@ def sample(density, n, *, seed=None, method="iid", grid=None) -> np.ndarray:
         if grid is None:
             raise ValueError(f"cannot sample a {type(density).__name__} directly; pass grid= to sample its "
                              "values on the cells.")
-        from .problem import discretize
+        from ..problem import discretize
 
         values = discretize(density, grid, "density to sample")
     else:

@@ -185,8 +185,8 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
     Path
         The path written.
     """
-    from . import __version__
-    from .solution import Solution
+    from .. import __version__
+    from ..solution import Solution
 
     if not isinstance(solution, Solution):
         raise ValueError(f"save expects a fokkerplanck.Solution, got {type(solution).__name__}.")
@@ -283,8 +283,8 @@ def _open(path):
 
 
 def _solution_from(f, where):
-    from .grid import Grid
-    from .solution import Solution
+    from ..grid import Grid
+    from ..solution import Solution
 
     g = f["grid"]
     grid = Grid(lower=np.asarray(g.attrs["lower"], dtype=float), upper=np.asarray(g.attrs["upper"], dtype=float),
@@ -347,7 +347,7 @@ def load(path):
 
 def solutions_equal(a, b) -> bool:
     """True when two solutions hold identical arrays (bit for bit), history, grid and metadata."""
-    from .solution import Solution
+    from ..solution import Solution
 
     if not (isinstance(a, Solution) and isinstance(b, Solution)):
         return False

@@ -11,7 +11,7 @@ step-size controller's memory, the history and the saved frames).
 Examples
 --------
 >>> import fokkerplanck as fp, tempfile, os
->>> from fokkerplanck.checkpoint import Checkpoint, load_state
+>>> from fokkerplanck.io.checkpoint import Checkpoint, load_state
 >>> path = os.path.join(tempfile.mkdtemp(), "run.checkpoint.h5")
 >>> grid = fp.Grid([-6.0], [6.0], [200])
 >>> target, initial = fp.Gaussian([0.0], [[1.0]]), fp.Gaussian([1.0], [[0.5]])
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import _json, _read_array, _read_json, atomic_h5, open_hdf5
-from .trackers import Tracker
+from .results import _json, _read_array, _read_json, atomic_h5, open_hdf5
+from ..trackers import Tracker
 
 __all__ = ["Checkpoint", "save_state", "load_state", "CHECKPOINT_FORMAT"]
 
@@ -45,7 +45,7 @@ def save_state(path, state, *, fingerprint: str = "") -> Path:
     ``fingerprint`` is any string identifying the run (e.g. a hash of the run file), checked by
     whoever resumes (see :func:`load_state`).
     """
-    from . import __version__
+    from .. import __version__
 
     with atomic_h5(path) as f:
         f.attrs["format"] = CHECKPOINT_FORMAT
@@ -82,7 +82,7 @@ def load_state(path, *, fingerprint: str | None = None):
         If given, the checkpoint must have been written with the same fingerprint (the same run),
         otherwise a ValueError says so.
     """
-    from .solver import RunState
+    from ..solver import RunState
 
     where = str(Path(path))
     with open_hdf5(path, "checkpoint") as f:

@@ -39,6 +39,8 @@ import numpy as np
 from scipy.linalg import lstsq
 from scipy.optimize import linear_sum_assignment, minimize
 from numba import njit
+
+from .. import _validation as _v
 from scipy.special import expit
 
 __all__ = ["RandomFourierFeatures", "Calibrator", "CalibratedVelocity", "discriminator_velocity",
@@ -50,34 +52,6 @@ __all__ = ["RandomFourierFeatures", "Calibrator", "CalibratedVelocity", "discrim
 # input checks
 # ---------------------------------------------------------------------------------------------
 
-def _as_samples(x, name, d=None) -> np.ndarray:
-    """Samples as a finite float array of shape (n, d); a flat array means d = 1."""
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise ValueError(f"{name} must be an array of samples of shape (n, d) with n >= 1, got shape {np.shape(x)}.")
-    if d is not None and arr.shape[1] != d:
-        raise ValueError(f"{name} has dimension {arr.shape[1]} but {d} is expected (shape (n, {d})).")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains non-finite values (NaN or inf); "
-                         "a diverging navigator or a bad data set produces these.")
-    return arr
-
-
-def _positive_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _positive_float(name, value, allow_zero=False) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}.")
-    return float(value)
-
-
 def scott_bandwidth(data) -> float:
     r"""Scott's rule bandwidth :math:`h = \bar\sigma\, n^{-1/(d+4)}` of samples of shape (n, d),
     with :math:`\bar\sigma` the mean per-axis standard deviation.
@@ -85,7 +59,7 @@ def scott_bandwidth(data) -> float:
     Used as the default length scale of the calibrator's random Fourier features: the
     discriminator then resolves the same detail as a kernel density estimate of the data would.
     """
-    data = _as_samples(data, "data")
+    data = _v.as_samples(data, "data")
     n, d = data.shape
     sigma = float(np.mean(np.std(data, axis=0)))
     if not sigma > 0:
@@ -277,9 +251,9 @@ class RandomFourierFeatures:
     """
 
     def __init__(self, dim, n_features, bandwidth, seed=None):
-        self.dim = _positive_int("dim", dim)
-        self.n_features = _positive_int("n_features", n_features)
-        self.bandwidth = _positive_float("bandwidth", bandwidth)
+        self.dim = _v.positive_int("dim", dim)
+        self.n_features = _v.positive_int("n_features", n_features)
+        self.bandwidth = _v.positive_number("bandwidth", bandwidth)
         rng = np.random.default_rng(seed)
         self.frequencies = rng.standard_normal((self.n_features, self.dim)) / self.bandwidth
         self.phases = rng.uniform(0.0, 2.0 * np.pi, self.n_features)
@@ -385,15 +359,15 @@ class Calibrator:
 
     def __init__(self, n_features=300, bandwidth="scott", regularization=1e-3, seed=None, warm_start=True,
                  tol=1e-9, max_iter=2000, solver="scipy"):
-        self.n_features = _positive_int("n_features", n_features)
+        self.n_features = _v.positive_int("n_features", n_features)
         if not (isinstance(bandwidth, str) and bandwidth == "scott"):
-            bandwidth = _positive_float("bandwidth", bandwidth)
+            bandwidth = _v.positive_number("bandwidth", bandwidth)
         self.bandwidth = bandwidth
-        self.regularization = _positive_float("regularization", regularization, allow_zero=True)
+        self.regularization = _v.positive_number("regularization", regularization, allow_zero=True)
         self.seed = seed
         self.warm_start = bool(warm_start)
-        self.tol = _positive_float("tol", tol)
-        self.max_iter = _positive_int("max_iter", max_iter)
+        self.tol = _v.positive_number("tol", tol)
+        self.max_iter = _v.positive_int("max_iter", max_iter)
         if solver not in ("lbfgs", "scipy"):
             raise ValueError(f"unknown solver {solver!r}; use 'lbfgs' or 'scipy'.")
         self.solver = solver
@@ -419,8 +393,8 @@ class Calibrator:
 
         Returns self.
         """
-        data = _as_samples(data, "data")
-        samples = _as_samples(samples, "samples", data.shape[1])
+        data = _v.as_samples(data, "data")
+        samples = _v.as_samples(samples, "samples", data.shape[1])
         self._ensure_features(data)
         phi_d, phi_u = self.features(data), self.features(samples)
         wd, wu, lam = 0.5 / data.shape[0], 0.5 / samples.shape[0], self.regularization
@@ -450,7 +424,7 @@ class Calibrator:
     def _check_fitted(self, x):
         if self.coef_ is None:
             raise ValueError("the calibrator is not fitted yet; call fit(data, samples) first.")
-        return _as_samples(x, "x", self.features.dim)
+        return _v.as_samples(x, "x", self.features.dim)
 
     def _logit(self, x):
         return np.sum(self.features(x) * self.coef_, axis=1) + self.intercept_
@@ -513,7 +487,7 @@ class CalibratedVelocity:
         self.n_calls = 0
 
     def __call__(self, t, x) -> np.ndarray:
-        x = _as_samples(x, "particle positions x", self.data.shape[1])
+        x = _v.as_samples(x, "particle positions x", self.data.shape[1])
         self.calibrator.fit(self.data, x)
         self.n_calls += 1
         return self.calibrator.velocity(x)
@@ -550,7 +524,7 @@ def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedV
     ----------
     Huang & Zhang (2023), eq. 20-22, Algorithm 1 (lines 2-6).
     """
-    data = _as_samples(data, "data")
+    data = _v.as_samples(data, "data")
     unknown = set(calibrator_options) - set(_CALIBRATOR_OPTIONS)
     if unknown:
         raise ValueError(f"unknown calibrator option(s) {sorted(unknown)}; valid: {', '.join(_CALIBRATOR_OPTIONS)}.")
@@ -602,8 +576,8 @@ class RandomFeatureGenerator:
     """
 
     def __init__(self, latent_dim, dim, n_features=200, bandwidth=0.5, seed=None, theta=None):
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
-        self.dim = _positive_int("dim", dim)
+        self.latent_dim = _v.positive_int("latent_dim", latent_dim)
+        self.dim = _v.positive_int("dim", dim)
         self.features = RandomFourierFeatures(self.latent_dim, n_features, bandwidth, seed=seed)
         self.n_params = 1 + self.latent_dim + self.features.n_features
         if theta is None:
@@ -627,7 +601,7 @@ class RandomFeatureGenerator:
         mean = np.atleast_1d(np.asarray(mean, dtype=float))
         d = mean.size
         cov = np.asarray(cov, dtype=float).reshape(d, d)
-        n = d if latent_dim is None else _positive_int("latent_dim", latent_dim)
+        n = d if latent_dim is None else _v.positive_int("latent_dim", latent_dim)
         if n < d:
             raise ValueError(f"latent_dim = {n} < d = {d}: a Gaussian of full rank needs latent_dim >= d.")
         chol = np.linalg.cholesky(cov)
@@ -640,7 +614,7 @@ class RandomFeatureGenerator:
 
     def design(self, z) -> np.ndarray:
         r"""The design matrix :math:`\Psi` with rows :math:`\psi(z_i)`, shape (m, 1 + n + K)."""
-        z = _as_samples(z, "z", self.latent_dim)
+        z = _v.as_samples(z, "z", self.latent_dim)
         return np.hstack([np.ones((z.shape[0], 1)), z, self.features(z)])
 
     def __call__(self, z, theta=None) -> np.ndarray:
@@ -649,7 +623,7 @@ class RandomFeatureGenerator:
 
     def sample_latent(self, m, seed=None) -> np.ndarray:
         """``m`` draws of the latent noise z ~ N(0, I_n), shape (m, n)."""
-        m = _positive_int("m", m)
+        m = _v.positive_int("m", m)
         return np.random.default_rng(seed).standard_normal((m, self.latent_dim))
 
     def sample(self, m, seed=None) -> np.ndarray:
@@ -671,8 +645,8 @@ def match(x, y) -> np.ndarray:
     empirical measures). In 1-D this is the monotone (sorted) matching, exact for any convex cost;
     in d >= 2 it is ``scipy.optimize.linear_sum_assignment`` on the squared distances (O(m^3)).
     """
-    x = _as_samples(x, "x")
-    y = _as_samples(y, "y", x.shape[1])
+    x = _v.as_samples(x, "x")
+    y = _v.as_samples(y, "y", x.shape[1])
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"match needs equally many points, got {x.shape[0]} and {y.shape[0]}.")
     if x.shape[1] == 1:
@@ -699,7 +673,7 @@ def fit_generator(generator, z, y, method="lstsq", ridge=1e-6, learning_rate=0.5
     written in Algorithm 1). Returns the new theta; the generator is not modified.
     """
     psi = generator.design(z)
-    y = _as_samples(y, "y", generator.dim)
+    y = _v.as_samples(y, "y", generator.dim)
     if y.shape[0] != psi.shape[0]:
         raise ValueError(f"z and y must have the same number of rows, got {psi.shape[0]} and {y.shape[0]}.")
     m = psi.shape[0]
@@ -707,15 +681,15 @@ def fit_generator(generator, z, y, method="lstsq", ridge=1e-6, learning_rate=0.5
     if method == "lstsq":
         # the augmented least-squares problem [Psi / sqrt(m); sqrt(r) I] theta = [Y / sqrt(m); sqrt(r) theta_old],
         # solved by pivoted QR (the normal equations would square the condition number of Psi)
-        ridge = _positive_float("ridge", ridge, allow_zero=True)
+        ridge = _v.positive_number("ridge", ridge, allow_zero=True)
         a, b = psi / math.sqrt(m), y / math.sqrt(m)
         if ridge > 0:
             a = np.vstack([a, math.sqrt(ridge) * np.eye(psi.shape[1])])
             b = np.vstack([b, math.sqrt(ridge) * theta])
         return lstsq(a, b, lapack_driver="gelsy", check_finite=False)[0]
     if method == "gradient":
-        learning_rate = _positive_float("learning_rate", learning_rate)
-        n_steps = _positive_int("n_steps", n_steps)
+        learning_rate = _v.positive_number("learning_rate", learning_rate)
+        n_steps = _v.positive_int("n_steps", n_steps)
         theta = theta.copy()
         for _ in range(n_steps):
             theta -= learning_rate * (2.0 / m) * (psi.T @ (psi @ theta - y))
@@ -747,7 +721,7 @@ class _Navigator:
 
     def run(self, n_iter, callback=None) -> list:
         """``n_iter`` iterations; ``callback(navigator, info)`` after each. Returns the list of infos."""
-        n_iter = _positive_int("n_iter", n_iter)
+        n_iter = _v.positive_int("n_iter", n_iter)
         infos = []
         for _ in range(n_iter):
             info = self.step()
@@ -806,23 +780,23 @@ class ParametricNavigator(_Navigator):
         if not isinstance(generator, RandomFeatureGenerator):
             raise ValueError(f"generator must be a RandomFeatureGenerator, got {type(generator).__name__}.")
         self.generator = generator
-        self.data = _as_samples(data, "data", generator.dim)
-        self.step_size = _positive_float("step_size", step_size)
+        self.data = _v.as_samples(data, "data", generator.dim)
+        self.step_size = _v.positive_number("step_size", step_size)
         if fitting not in _FITTINGS:
             raise ValueError(f"fitting must be one of {_FITTINGS}, got {fitting!r}.")
         self.fitting = fitting
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = _v.positive_int("batch_size", batch_size)
         if data_batch_size is not None:
-            data_batch_size = _positive_int("data_batch_size", data_batch_size)
+            data_batch_size = _v.positive_int("data_batch_size", data_batch_size)
             if data_batch_size > self.data.shape[0]:
                 raise ValueError(f"data_batch_size = {data_batch_size} exceeds the {self.data.shape[0]} data samples.")
         self.data_batch_size = data_batch_size
         if fit_method not in ("lstsq", "gradient"):
             raise ValueError(f"unknown fit_method {fit_method!r}; use 'lstsq' or 'gradient'.")
-        self.fit_options = dict(method=fit_method, ridge=_positive_float("ridge", ridge, allow_zero=True),
-                                learning_rate=_positive_float("learning_rate", learning_rate),
-                                n_steps=_positive_int("n_fit_steps", n_fit_steps))
-        self.match_iterations = _positive_int("match_iterations", match_iterations)
+        self.fit_options = dict(method=fit_method, ridge=_v.positive_number("ridge", ridge, allow_zero=True),
+                                learning_rate=_v.positive_number("learning_rate", learning_rate),
+                                n_steps=_v.positive_int("n_fit_steps", n_fit_steps))
+        self.match_iterations = _v.positive_int("match_iterations", match_iterations)
         if calibrator is not None and not isinstance(calibrator, Calibrator):
             raise ValueError(f"calibrator must be a Calibrator, got {type(calibrator).__name__}.")
         self.rng = np.random.default_rng(seed)
@@ -894,8 +868,8 @@ class NonparametricNavigator(_Navigator):
 
     def __init__(self, particles, data, step_size, seed=None, **calibrator_options):
         self.field = discriminator_velocity(data, seed=seed, **calibrator_options)
-        self.particles = _as_samples(particles, "particles", self.field.data.shape[1]).copy()
-        self.step_size = _positive_float("step_size", step_size)
+        self.particles = _v.as_samples(particles, "particles", self.field.data.shape[1]).copy()
+        self.step_size = _v.positive_number("step_size", step_size)
         self.t = 0.0
         self.iteration = 0
 

@@ -27,7 +27,7 @@ f-divergence (MATH.md section 4) the velocity is :math:`b = -\nabla f'(v)`, :mat
     (solve with ``t_eval="steps"`` so every step is a frame).
 ``"kde"`` (self-consistent, no grid)
     ``u`` and :math:`\nabla u` from a Gaussian kernel density estimate of the particles
-    themselves (:mod:`fokkerplanck.kde`), :math:`\rho_d` exact:
+    themselves (:mod:`fokkerplanck.particles.kde`), :math:`\rho_d` exact:
     :math:`b = -\Phi'(v)\,(\nabla\ln\hat u - \nabla\ln\rho_d)` (the same formula,
     :math:`-\nabla f'(v) = -v f''(v)\nabla\ln v`; :math:`\Phi'(v) = 1/(2(1+v))` for JSD).
 ``"sde"`` (McKean-Vlasov particles, eq. 30)
@@ -82,10 +82,12 @@ import numpy as np
 from numba import njit
 
 from . import kde as _kde
-from .densities import Density, Gaussian, GaussianMixture
-from .divergences import get_divergence
-from .grid import Grid
-from .solution import Solution
+from .. import _validation as _v
+from .._timeline import milestones
+from ..densities import Density, Gaussian, GaussianMixture
+from ..divergences import get_divergence
+from ..grid import Grid
+from ..solution import Solution
 
 __all__ = ["simulate", "Ensemble", "GridVelocity", "KDEVelocity", "SDEDrift", "VELOCITIES", "METHODS",
            "reflect"]
@@ -167,7 +169,7 @@ class Ensemble:
         Every ``self.t`` must be a saved time of ``solution``; ``options`` go to
         :func:`fokkerplanck.compare.wasserstein`.
         """
-        from .compare import wasserstein
+        from ..compare import wasserstein
 
         out = []
         for t, x in zip(self.t, self.positions):
@@ -592,7 +594,7 @@ class KDEVelocity(_KDEBase):
         :math:`\rho_d` (needs ``logpdf`` and ``grad_logpdf``).
     divergence : str
     bandwidth, estimator, bins_per_bandwidth, cutoff, max_nodes, exact_max
-        KDE options (:func:`fokkerplanck.kde.evaluate`; ``estimator`` is its ``method``). The
+        KDE options (:func:`fokkerplanck.particles.kde.evaluate`; ``estimator`` is its ``method``). The
         bandwidth rule is re-applied to the current positions at every evaluation.
     """
 
@@ -656,22 +658,7 @@ def _ode_step(field, t, x, h, method):
     return x + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4), 4
 
 
-def _marks(t_final, dt, t_eval):
-    n = int(math.floor(t_final / dt * (1 + 1e-12)))
-    marks = np.unique(np.concatenate([dt * np.arange(1, n + 1), t_eval[t_eval > 0], [t_final]]))
-    keep = np.concatenate([[True], np.diff(marks) > 1e-9 * max(1.0, t_final)])
-    marks = marks[keep]
-    return marks[marks > 1e-12 * max(1.0, t_final)]
-
-
 # --- the driver ----------------------------------------------------------------------------------
-
-def _check_number(name, value, allow_zero=False):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}.")
-    return float(value)
-
 
 def _initial_positions(initial, n, d, rng, sampling, grid):
     from .sampling import sample
@@ -741,7 +728,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         ``"jsd"`` (default) or ``"kl"``; in ``"grid"`` mode the solution's (passing another one is
         an error).
     sampling : {"iid", "sobol"}
-        Initial positions i.i.d. or quasi-Monte Carlo (:mod:`fokkerplanck.sampling`).
+        Initial positions i.i.d. or quasi-Monte Carlo (:mod:`fokkerplanck.particles.sampling`).
     x0 : array_like, shape (n, d), optional
         Initial positions instead of sampling ``initial``.
     domain : Grid, optional
@@ -784,8 +771,8 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         mode = vname = velocity.lower()
     else:
         raise ValueError(f"unknown velocity {velocity!r}; use one of {VELOCITIES} or a callable field(t, x) -> (n, d).")
-    t_final = _check_number("t_final", t_final, allow_zero=True)
-    dt = _check_number("dt", dt)
+    t_final = _v.positive_number("t_final", t_final, allow_zero=True)
+    dt = _v.positive_number("dt", dt)
     if method is None:
         method = "euler-maruyama" if mode == "sde" else "rk4"
     method = str(method).lower() if isinstance(method, str) else method
@@ -889,16 +876,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         raise ValueError(f"particles live in 1, 2 or 3 dimensions, got {d}.")
 
     # times
-    if t_eval is None:
-        t_eval = np.array([0.0, t_final])
-    else:
-        t_eval = np.asarray(t_eval, dtype=float).ravel()
-        if t_eval.size == 0 or not np.all(np.isfinite(t_eval)):
-            raise ValueError("t_eval must be a non-empty sequence of finite times.")
-        if np.any(np.diff(t_eval) <= 0):
-            raise ValueError(f"t_eval must be strictly increasing, got {t_eval.tolist()}.")
-        if t_eval[0] < 0 or t_eval[-1] > t_final * (1 + 1e-12) + 1e-15:
-            raise ValueError(f"t_eval must lie in [0, t_final] = [0, {t_final}], got {t_eval.tolist()}.")
+    t_eval = _v.times(t_eval, t_final)
 
     # the field (may raise on bad options, still before any work)
     noise = 0.0
@@ -910,7 +888,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         field = SDEDrift(target, divergence, **velocity_options)
         noise = field.noise
     elif mode == "discriminator":
-        from .gan import discriminator_velocity
+        from ..gan import discriminator_velocity
 
         field = discriminator_velocity(data=data, seed=seed, **velocity_options)
         if not callable(field):
@@ -952,7 +930,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     if domain is not None:
         lower, upper = np.asarray(domain.lower, dtype=float), np.asarray(domain.upper, dtype=float)
         n_reflections += reflect(x, lower, upper)
-    marks = _marks(t_final, dt, t_eval)
+    marks = milestones(t_final, dt, t_eval)
     tol = 1e-9 * max(1.0, t_final)
     saved_t, saved_x = [], []
     if t_eval[0] <= tol:

@@ -50,6 +50,8 @@ import numpy as np
 import scipy.fft as sfft
 from numba import njit
 
+from .. import _validation as _v
+
 __all__ = ["bandwidth", "evaluate", "EXACT_MAX_DEFAULT"]
 
 #: ``method="auto"`` uses the exact pairwise sums up to this many samples (times evaluation points
@@ -57,18 +59,6 @@ __all__ = ["bandwidth", "evaluate", "EXACT_MAX_DEFAULT"]
 EXACT_MAX_DEFAULT = 2000
 
 _BANDWIDTH_RULES = ("scott", "silverman")
-
-
-def _as_samples(x, name="x") -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] not in (1, 2, 3):
-        raise ValueError(f"{name} must be an array of samples of shape (n, d) with n >= 1 and d in (1, 2, 3), "
-                         f"got shape {np.shape(x)}.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains non-finite values.")
-    return x
 
 
 def bandwidth(x, rule="scott") -> np.ndarray:
@@ -89,7 +79,7 @@ def bandwidth(x, rule="scott") -> np.ndarray:
     rule : {"scott", "silverman"}, float or array_like of shape (d,)
         A rule name, or the bandwidth itself (returned as a ``(d,)`` array after checks).
     """
-    x = _as_samples(x)
+    x = _v.as_samples(x, "x", max_dim=3)
     n, d = x.shape
     if isinstance(rule, str):
         key = rule.lower()
@@ -376,8 +366,8 @@ def evaluate(x, points=None, bandwidth="scott", method="auto", *, bins_per_bandw
     >>> bool(abs(p[0] - 1 / np.sqrt(2 * np.pi * (1 + 0.09))) < 0.03)
     True
     """
-    x = _as_samples(x, "x")
-    y = x if points is None else _as_samples(points, "points")
+    x = _v.as_samples(x, "x", max_dim=3)
+    y = x if points is None else _v.as_samples(points, "points", max_dim=3)
     if y.shape[1] != x.shape[1]:
         raise ValueError(f"points have dimension {y.shape[1]} but the samples have dimension {x.shape[1]}.")
     h = _bandwidth(x, bandwidth)
