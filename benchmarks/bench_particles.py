@@ -72,6 +72,7 @@ def slope(ns, ws):
 
 COMPILE_SNIPPET = r"""
 import time, numpy as np, fokkerplanck as fp
+from fokkerplanck import particles, compare
 from fokkerplanck.particles import kde
 tg = fp.Gaussian([0.0], [[1.0]]); ini = fp.Gaussian([0.5], [[0.5]])
 g = fp.Grid([-4.0], [4.0], [40])
