@@ -54,6 +54,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ._optional import require
 from .grid import Grid
 
 __all__ = ["wasserstein", "wasserstein_1d", "sliced_wasserstein", "total_variation", "jensen_shannon",
@@ -359,7 +360,7 @@ def _atoms(meas):
 
 
 def _exact_ot(a, b, p):
-    import ot
+    ot = require("ot", "exact optimal transport in 2-D/3-D (compare.wasserstein with method='exact')")
 
     xa, wa = _atoms(a)
     xb, wb = _atoms(b)

@@ -1,7 +1,7 @@
 r"""The mathematics of a divergence, in one place.
 
 For an f-divergence :math:`G(\rho) = D_f(\rho\,\|\,\rho_d) = \int f(\rho/\rho_d)\,\rho_d`, the
-Wasserstein gradient flow is (MATH.md section 4; the paper's eq. 25 and 30-32 for Jensen-Shannon)
+Wasserstein gradient flow is (docs/mathematics.md, section 2; the paper's eq. 25 and 30-32 for Jensen-Shannon)
 
 .. math::
 
@@ -49,7 +49,7 @@ class Divergence:
     phi_prime_at_one : float
         :math:`\Phi'(1)`: the flow linearised at equilibrium is
         :math:`\rho_d v_t = \Phi'(1)\nabla\cdot(\rho_d\nabla v)`, so long-time rates are
-        :math:`\Phi'(1)\lambda_1` (MATH.md section 3).
+        :math:`\Phi'(1)\lambda_1` (docs/mathematics.md, section 6).
     w_lower : float
         Lower end of the domain of :math:`\Phi^{-1}` (``-inf`` when it is all of R).
     kernel_code : int

@@ -9,7 +9,8 @@ grid values of rho_d and rho_0 are shared with :func:`fokkerplanck.solve` (same 
 so differences between the two solvers are discretisation differences (face averages of rho_d,
 Picard vs Newton) and should shrink as the grid is refined.
 
-FiPy is imported only when this module is used.
+FiPy is imported only when this module is used; it comes with the ``fipy`` extra
+(``pip install "fokkerplanck[fipy]"``).
 
 References
 ----------
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._optional import require
 from .problem import setup
 
 __all__ = ["solve_fipy", "FiPyResult"]
@@ -36,14 +38,41 @@ _PHI_PRIME = {
 
 @dataclass
 class FiPyResult:
-    """FiPy's solution: saved times ``t``, densities ``u`` (grid shape, C order like
-    :class:`fokkerplanck.Solution`), and per-step ``sweeps`` and final sweep ``residuals``."""
+    """FiPy's solution, shaped like :class:`fokkerplanck.Solution` (and scipy's ``OdeResult``).
+
+    Attributes
+    ----------
+    t : ndarray, shape (n_saved,)
+        Saved times.
+    u : ndarray, shape (n_saved, *grid.shape)
+        Densities on the cells (C order, like :class:`fokkerplanck.Solution`).
+    sweeps : ndarray of int, shape (n_steps,)
+        Picard sweeps taken at each step.
+    residuals : ndarray, shape (n_steps,)
+        FiPy's sweep residual after the last sweep of each step.
+    status : int
+        0: reached ``t_final`` (every step's sweeps converged or stagnated at round-off); 1: reached
+        ``t_final`` but ``n_unconverged`` steps stopped at ``max_sweeps`` before either.
+    message : str
+    n_steps, n_sweeps, n_unconverged : int
+        Steps taken, sweeps in all, steps that hit ``max_sweeps``.
+    options : dict
+    """
 
     t: np.ndarray
     u: np.ndarray
     sweeps: np.ndarray
     residuals: np.ndarray
+    status: int = 0
+    message: str = ""
+    n_steps: int = 0
+    n_sweeps: int = 0
+    n_unconverged: int = 0
     options: dict = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return self.status == 0
 
 
 def _mesh(grid):
@@ -89,7 +118,7 @@ def solve_fipy(target, initial, grid, t_final, dt, divergence="jsd", t_eval=None
     -------
     FiPyResult
     """
-    import fipy
+    fipy = require("fipy", "the FiPy reference solver")
 
     problem = setup(target, initial, grid, divergence)
     name = problem.divergence.name
@@ -116,7 +145,7 @@ def solve_fipy(target, initial, grid, t_final, dt, divergence="jsd", t_eval=None
     coeff = rho.faceValue * _PHI_PRIME[name](v.faceValue)
     eq = fipy.TransientTerm(coeff=rho) == fipy.DiffusionTerm(coeff=coeff)
 
-    saved_t, saved_u, sweeps, residuals = [], [], [], []
+    saved_t, saved_u, sweeps, residuals, unconverged = [], [], [], [], 0
     if 0 in save_steps:
         saved_t.append(0.0)
         saved_u.append(problem.u0.copy())
@@ -130,11 +159,17 @@ def solve_fipy(target, initial, grid, t_final, dt, divergence="jsd", t_eval=None
             if first == 0 or res <= sweep_tol * first or (prev is not None and res >= 0.9 * prev):
                 break
             prev = res
+        else:
+            unconverged += 1
         sweeps.append(k)
         residuals.append(float(res))
         if step in save_steps:
             saved_t.append(step * dt)
             saved_u.append(_from_fipy(v.value, grid.shape) * problem.rho)
-    return FiPyResult(t=np.asarray(saved_t), u=np.asarray(saved_u), sweeps=np.asarray(sweeps),
-                      residuals=np.asarray(residuals),
+    message = "reached t_final" if not unconverged else (
+        f"reached t_final, but {unconverged} of {n_steps} steps stopped at max_sweeps = {max_sweeps} before "
+        "the sweep residual converged; raise max_sweeps or lower dt")
+    return FiPyResult(t=np.asarray(saved_t), u=np.asarray(saved_u), sweeps=np.asarray(sweeps, dtype=int),
+                      residuals=np.asarray(residuals), status=0 if not unconverged else 1, message=message,
+                      n_steps=n_steps, n_sweeps=int(np.sum(sweeps)), n_unconverged=unconverged,
                       options=dict(t_final=t_final, dt=dt, divergence=name, sweep_tol=sweep_tol))

@@ -22,7 +22,7 @@ Boundary faces carry no flux (no-flux boundary). The assembled matrix
 
 is symmetric positive semidefinite with non-positive off-diagonal entries and ``K 1 = 0``, so
 ``K + D`` is an M-matrix for any positive diagonal ``D``: this gives exact mass conservation, the
-discrete maximum principle and the discrete L1 contraction (MATH.md section 2). The cell masses
+discrete maximum principle and the discrete L1 contraction (docs/mathematics.md, section 3). The cell masses
 ``m_i = rho_d,i * cell_volume`` form the diagonal mass matrix ``M``.
 
 All functions take and return plain numpy arrays.

@@ -6,7 +6,7 @@ positions) and draws on a given matplotlib ``Axes`` or a new figure:
 - :func:`snapshots`: densities ``u(t)`` against ``rho_d`` (1-D lines; 2-D heat maps with contours
   of ``rho_d``; 3-D the same for the marginal of the first two coordinates);
 - :func:`convergence`: JSD and L1 distance to ``rho_d`` against time on a log scale, with the
-  predicted asymptotic rate (MATH.md section 3): :math:`\|u(t)-\rho_d\|_{L^1}\sim e^{-\Phi'(1)\lambda_1 t}`
+  predicted asymptotic rate (docs/mathematics.md, section 6): :math:`\|u(t)-\rho_d\|_{L^1}\sim e^{-\Phi'(1)\lambda_1 t}`
   and :math:`\mathrm{JSD}\sim e^{-2\Phi'(1)\lambda_1 t}`, with :math:`\lambda_1` the spectral gap of
   :math:`-\Delta_{\mu_d}` from :func:`fokkerplanck.theory.spectral_gap` (drawn only when that module
   is available) and :math:`\Phi'(1) = 1/4` for Jensen-Shannon;
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["snapshots", "convergence", "particles", "kymograph", "animate", "solution", "predicted_rate",
+__all__ = ["snapshots", "convergence", "particles", "kymograph", "animate", "solution", 
            "snapshot_times"]
 
 
@@ -149,42 +149,6 @@ def _long_name(sol):
         return str(sol.divergence)
 
 
-def predicted_rate(sol, target=None):
-    r"""Predicted asymptotic decay rate of :math:`\|u(t)-\rho_d\|_{L^1}`: :math:`\Phi'(1)\lambda_1`.
-
-    :math:`\lambda_1` is the spectral gap of :math:`-\Delta_{\mu_d}` on the solution's grid
-    (MATH.md section 3), computed by :func:`fokkerplanck.theory.spectral_gap`. Returns None when
-    that module is not available (nothing is estimated in its place).
-
-    Parameters
-    ----------
-    sol : Solution
-    target : Density, optional
-        The target density object; by default ``sol.target`` (rho_d on the cells) is used.
-    """
-    try:
-        from . import theory
-    except ImportError:
-        return None
-    if target is None:
-        target = _cells_as_density(sol)
-    lam1 = float(theory.spectral_gap(target, sol.grid))
-    return float(theory.predicted_rate(lam1, sol.divergence, "l1"))
-
-
-def _cells_as_density(sol):
-    """``sol.target`` (rho_d on the cells) as a callable on the cell centres of ``sol.grid``."""
-    values = np.asarray(sol.target, dtype=float).ravel()
-
-    def rho_d(points):
-        points = np.asarray(points)
-        if points.shape != (values.size, sol.grid.ndim):
-            raise ValueError("the saved target density is known on the cell centres of the solution's grid only.")
-        return values
-
-    return rho_d
-
-
 def convergence(sol, ax=None, target=None, rate="auto"):
     r"""JSD and L1 distance to ``rho_d`` against time (log scale), with the predicted asymptotic rate.
 
@@ -193,10 +157,10 @@ def convergence(sol, ax=None, target=None, rate="auto"):
     sol : Solution
     ax : matplotlib Axes, optional
     target : Density, optional
-        Passed to :func:`predicted_rate`.
+        Passed to :func:`fokkerplanck.theory.solution_rate`.
     rate : "auto", float or None
         Predicted L1 rate :math:`\Phi'(1)\lambda_1`; ``"auto"`` computes it with
-        :func:`predicted_rate` (omitted if :mod:`fokkerplanck.theory` is unavailable); None: no line.
+        :func:`fokkerplanck.theory.solution_rate`; None: no line.
 
     Returns
     -------
@@ -212,7 +176,9 @@ def convergence(sol, ax=None, target=None, rate="auto"):
     if isinstance(rate, str):
         if rate != "auto":
             raise ValueError(f"rate must be 'auto', a number or None, got {rate!r}.")
-        rate = predicted_rate(sol, target)
+        from .theory import solution_rate
+
+        rate = solution_rate(sol, target)
     if rate is not None and len(t) > 2 and t[-1] > t[0]:
         # anchor the predicted exponentials at the end of the run, over its second half
         tt = np.linspace(t[0] + 0.5 * (t[-1] - t[0]), t[-1], 50)
@@ -462,7 +428,7 @@ def solution(sol, particles=None, path=None, target=None):
     path : str or Path, optional
         If given, the figure is also saved there (PNG, PDF, SVG, ... by suffix).
     target : Density, optional
-        Passed to :func:`predicted_rate`.
+        Passed to :func:`fokkerplanck.theory.solution_rate`.
 
     Returns
     -------

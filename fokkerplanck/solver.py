@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _validation as _v
 from . import operators
-from ._timeline import milestones
+from ._timeline import merge_tolerance, milestones
 from .diagnostics import state_diagnostics
 from .problem import setup
 from .resolvent import Resolvent
@@ -176,8 +176,14 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
                    rtol=rtol, atol=atol, dt_min=dt_min, dt_max=dt_max, max_growth=max_growth,
                    linear_solver=resolvent.linear_solver, newton_tol=newton_tol, max_newton=max_newton,
                    t_eval=("steps" if save_steps else t_eval.tolist()))
-    return _integrate(problem, resolvent, t_final, None if adaptive else dt, t_eval, save_steps, rtol, atol,
-                      dt_initial, dt_min, dt_max, max_growth, trackers, options, resume=resume)
+    if adaptive:
+        controller = AdaptiveSteps(rtol=rtol, atol=atol, dt_initial=dt_initial, dt_max=dt_max,
+                                   max_growth=max_growth, t_final=t_final)
+    else:
+        controller = FixedSteps(dt)
+    loop = TimeLoop(problem, resolvent, controller, t_final=t_final, t_eval=None if save_steps else t_eval,
+                    dt_min=dt_min, trackers=trackers, options=options)
+    return loop.run(resume=resume)
 
 
 @dataclass
@@ -202,107 +208,168 @@ class RunState:
     counters: dict
 
 
-def _integrate(problem, resolvent, t_final, dt, t_eval, save_steps, rtol, atol, dt_initial, dt_min, dt_max,
-               max_growth, trackers, options, resume=None):
-    adaptive = dt is None
-    div = problem.divergence
-    coeffs, m = problem.coeffs, problem.cell_mass
-    marks = milestones(t_final, dt, None if save_steps else t_eval)
-    save_times = None if save_steps else t_eval
-    tol_err = atol + rtol
+class FixedSteps:
+    """Step-size control for a fixed ``dt``: every step is ``dt`` (shortened only to land on a mark)."""
 
-    def record(st, h, res):
-        rec = state_diagnostics(st.v, m, coeffs, div, phi=st.phi)
-        rec.update(t=st.t, dt=h, newton_iterations=res[0], linear_iterations=res[1], residual=res[2])
+    adaptive = False
+
+    def __init__(self, dt: float):
+        self.dt = dt
+
+    def initial_step(self) -> float:
+        return self.dt
+
+    def judge(self, state, h, res, cell_mass, coeffs):
+        """``(accept, next step)`` for a converged step of size ``h`` from ``state`` to ``res``."""
+        return True, self.dt
+
+    def after_landing(self, h, h_next):
+        return h_next
+
+
+class AdaptiveSteps:
+    """Error-controlled steps: the backward-Euler step against a linear predictor.
+
+    The local error of a step of size ``h`` is estimated in L1 of u by comparing the implicit
+    solution with the linear extrapolation of the last two accepted states (a forward-Euler
+    comparison on the first step); the step is accepted when the estimate is below
+    ``atol + rtol`` and the next step is scaled by ``0.9 sqrt(tol / err)`` within ``[0.2,
+    max_growth]`` (see docs/mathematics.md, section 5).
+    """
+
+    adaptive = True
+
+    def __init__(self, rtol, atol, dt_initial, dt_max, max_growth, t_final):
+        self.tol = atol + rtol
+        self.dt_initial = dt_initial or min(1e-3, t_final / 10 if t_final > 0 else 1e-3)
+        self.dt_max = dt_max
+        self.max_growth = max_growth
+
+    def initial_step(self) -> float:
+        return self.dt_initial
+
+    def error(self, state, h, res, cell_mass, coeffs) -> float:
+        if state.v_prev is None:  # first step: forward-Euler comparison (conservative)
+            return 0.5 * h * float(np.sum(np.abs(operators.apply_laplacian(coeffs, res.w - state.phi))))
+        pred = state.v + (h / state.h_prev) * (state.v - state.v_prev)  # linear extrapolation
+        return h / (h + state.h_prev) * float(np.sum(cell_mass * np.abs(res.v - pred)))
+
+    def judge(self, state, h, res, cell_mass, coeffs):
+        err = self.error(state, h, res, cell_mass, coeffs)
+        factor = 0.9 * math.sqrt(self.tol / err) if err > 0 else self.max_growth
+        self.last_error = err
+        if err > self.tol:
+            return False, h * max(0.2, min(0.9, factor))
+        return True, h * max(0.2, min(self.max_growth, factor))
+
+    def after_landing(self, h, h_next):
+        # a step shortened to hit a save time must not shrink the next one
+        return max(h_next, h) if h < 0.5 * h_next else h_next
+
+
+class TimeLoop:
+    """The time loop of :func:`solve`: implicit steps from mark to mark, records, saves, trackers.
+
+    ``controller`` (:class:`FixedSteps` or :class:`AdaptiveSteps`) proposes and judges step sizes;
+    a step whose Newton iteration fails is retried at a quarter of its size down to ``dt_min``.
+    """
+
+    def __init__(self, problem, resolvent, controller, *, t_final, t_eval, dt_min, trackers, options):
+        self.problem, self.resolvent, self.controller = problem, resolvent, controller
+        self.t_final, self.t_eval, self.dt_min = t_final, t_eval, dt_min
+        self.trackers, self.options = trackers, options
+        self.marks = milestones(t_final, None if controller.adaptive else controller.dt, t_eval)
+        self.save_tol = merge_tolerance(t_final)
+
+    # --- records -----------------------------------------------------------------------------
+    def record(self, st, h, newton, linear, residual):
+        p = self.problem
+        rec = state_diagnostics(st.v, p.cell_mass, p.coeffs, p.divergence, phi=st.phi)
+        rec.update(t=st.t, dt=h, newton_iterations=newton, linear_iterations=linear, residual=residual)
         for k in _HISTORY_KEYS:
             st.history[k].append(rec[k])
         return rec
 
-    def maybe_save(st):
-        if save_steps or np.any(np.abs(save_times - st.t) <= 1e-9 * max(1.0, t_final)):
+    def maybe_save(self, st):
+        if self.t_eval is None or np.any(np.abs(self.t_eval - st.t) <= self.save_tol):
             st.saved_t.append(st.t)
             st.saved_v.append(st.v.copy())
 
-    def build(st, status, message):
-        shape = problem.grid.shape
-        u = (np.asarray(st.saved_v).reshape(len(st.saved_v), *shape) * problem.rho if st.saved_v
+    def build(self, st, status, message) -> Solution:
+        p = self.problem
+        shape = p.grid.shape
+        u = (np.asarray(st.saved_v).reshape(len(st.saved_v), *shape) * p.rho if st.saved_v
              else np.empty((0, *shape)))
         return Solution(t=np.asarray(st.saved_t), u=u, history={k: np.asarray(val) for k, val in st.history.items()},
-                        grid=problem.grid, target=problem.rho, divergence=div.name, beta=problem.beta,
-                        target_mass_outside=problem.target_mass_outside,
-                        initial_mass_outside=problem.initial_mass_outside, status=status, message=message,
-                        options=options, **st.counters)
+                        grid=p.grid, target=p.rho, divergence=p.divergence.name, beta=p.beta,
+                        target_mass_outside=p.target_mass_outside,
+                        initial_mass_outside=p.initial_mass_outside, status=status, message=message,
+                        options=self.options, **st.counters)
 
-    for tr in trackers:
-        tr.start(problem, t_final)
-    if resume is None:
-        h0 = dt if not adaptive else (dt_initial or min(1e-3, t_final / 10 if t_final > 0 else 1e-3))
-        st = RunState(t=0.0, v=problem.v0.copy(), phi=div.phi(problem.v0), v_prev=None, h_prev=None, h_next=h0,
-                      mark_index=0, history={k: [] for k in _HISTORY_KEYS}, saved_t=[], saved_v=[],
+    def initial_state(self) -> RunState:
+        p = self.problem
+        st = RunState(t=0.0, v=p.v0.copy(), phi=p.divergence.phi(p.v0), v_prev=None, h_prev=None,
+                      h_next=self.controller.initial_step(), mark_index=0,
+                      history={k: [] for k in _HISTORY_KEYS}, saved_t=[], saved_v=[],
                       counters=dict(n_steps=0, n_rejected=0, n_newton=0, n_linear=0))
-        record(st, 0.0, (0, 0, 0.0))
-        maybe_save(st)
-    else:
-        st = resume
-    counters = st.counters
+        self.record(st, 0.0, 0, 0, 0.0)
+        self.maybe_save(st)
+        return st
 
-    def fail(msg, h, residual):
-        sol = build(st, -1, msg)
-        for tr in trackers:
+    def fail(self, st, msg, h, residual):
+        sol = self.build(st, -1, msg)
+        for tr in self.trackers:
             tr.finish(sol)
-        raise ConvergenceError(msg, solution=sol, step=counters["n_steps"], time=st.t, dt=h, residual=residual)
+        raise ConvergenceError(msg, solution=sol, step=st.counters["n_steps"], time=st.t, dt=h, residual=residual)
 
-    while st.mark_index < len(marks):
-        target_t = marks[st.mark_index]
-        h = min(st.h_next, target_t - st.t)
-        if dt_max is not None:
-            h = min(h, dt_max)
-        lands = (target_t - st.t) - h <= 1e-12 * max(1.0, t_final)
-        res = resolvent(st.v, h, w0=st.phi)
-        counters["n_newton"] += res.newton_iterations
-        counters["n_linear"] += res.linear_iterations
-        if not res.converged:
-            counters["n_rejected"] += 1
-            st.h_next = h / 4
-            if st.h_next < dt_min:
-                fail(f"Newton's method failed at step {counters['n_steps']} from t = {st.t:.6g} even with "
-                     f"dt = {h:.3g} ({res.message}; residual {res.residual:.3g}, {res.newton_iterations} "
-                     "iterations). Try a finer grid, a smaller dt_min or a larger max_newton.", h, res.residual)
-            continue
-        if adaptive:
-            if st.v_prev is None:  # first step: forward-Euler comparison (conservative)
-                err = 0.5 * h * float(np.sum(np.abs(operators.apply_laplacian(coeffs, res.w - st.phi))))
-            else:  # linear extrapolation of the last two states as predictor
-                pred = st.v + (h / st.h_prev) * (st.v - st.v_prev)
-                err = h / (h + st.h_prev) * float(np.sum(m * np.abs(res.v - pred)))
-            factor = 0.9 * math.sqrt(tol_err / err) if err > 0 else max_growth
-            if err > tol_err:
+    # --- the loop ----------------------------------------------------------------------------
+    def run(self, resume=None) -> Solution:
+        for tr in self.trackers:
+            tr.start(self.problem, self.t_final)
+        st = self.initial_state() if resume is None else resume
+        counters, ctl, p = st.counters, self.controller, self.problem
+        while st.mark_index < len(self.marks):
+            target_t = self.marks[st.mark_index]
+            h = min(st.h_next, target_t - st.t)
+            if getattr(ctl, "dt_max", None) is not None:
+                h = min(h, ctl.dt_max)
+            lands = (target_t - st.t) - h <= 1e-12 * max(1.0, self.t_final)
+            res = self.resolvent(st.v, h, w0=st.phi)
+            counters["n_newton"] += res.newton_iterations
+            counters["n_linear"] += res.linear_iterations
+            if not res.converged:
                 counters["n_rejected"] += 1
-                st.h_next = h * max(0.2, min(0.9, factor))
-                if st.h_next < dt_min:
-                    fail(f"adaptive step size fell below dt_min = {dt_min:g} at t = {st.t:.6g} "
-                         f"(error estimate {err:.3g} > tolerance {tol_err:.3g}).", h, res.residual)
+                st.h_next = h / 4
+                if st.h_next < self.dt_min:
+                    self.fail(st, f"Newton's method failed at step {counters['n_steps']} from t = {st.t:.6g} "
+                              f"even with dt = {h:.3g} ({res.message}; residual {res.residual:.3g}, "
+                              f"{res.newton_iterations} iterations). Try a finer grid, a smaller dt_min or a "
+                              "larger max_newton.", h, res.residual)
                 continue
-        # accept
-        st.v_prev, st.h_prev = st.v, h
-        st.v, st.phi = res.v, res.w
-        st.t = float(target_t) if lands else st.t + h
-        if lands:
-            st.mark_index += 1
-        counters["n_steps"] += 1
-        if adaptive:
-            st.h_next = h * max(0.2, min(max_growth, factor))
-            if lands and h < 0.5 * st.h_next:  # a step shortened to hit a save time: do not shrink
-                st.h_next = max(st.h_next, h)
-        else:
-            st.h_next = dt
-        rec = record(st, h, (res.newton_iterations, res.linear_iterations, res.residual))
-        maybe_save(st)
-        for tr in trackers:
-            tr.update(st.t, st.v, rec)
-            if getattr(tr, "wants_state", False):
-                tr.update_state(st)
-    sol = build(st, 0, "reached t_final")
-    for tr in trackers:
-        tr.finish(sol)
-    return sol
+            accept, h_next = ctl.judge(st, h, res, p.cell_mass, p.coeffs)
+            if not accept:
+                counters["n_rejected"] += 1
+                st.h_next = h_next
+                if st.h_next < self.dt_min:
+                    self.fail(st, f"adaptive step size fell below dt_min = {self.dt_min:g} at t = {st.t:.6g} "
+                              f"(error estimate {ctl.last_error:.3g} > tolerance {ctl.tol:.3g}).", h, res.residual)
+                continue
+            # accept
+            st.v_prev, st.h_prev = st.v, h
+            st.v, st.phi = res.v, res.w
+            st.t = float(target_t) if lands else st.t + h
+            if lands:
+                st.mark_index += 1
+                h_next = ctl.after_landing(h, h_next)
+            counters["n_steps"] += 1
+            st.h_next = h_next
+            rec = self.record(st, h, res.newton_iterations, res.linear_iterations, res.residual)
+            self.maybe_save(st)
+            for tr in self.trackers:
+                tr.update(st.t, st.v, rec)
+                if getattr(tr, "wants_state", False):
+                    tr.update_state(st)
+        sol = self.build(st, 0, "reached t_final")
+        for tr in self.trackers:
+            tr.finish(sol)
+        return sol

@@ -1,4 +1,4 @@
-r"""Theoretical predictions to compare a computed flow against (MATH.md sections 2-3).
+r"""Theoretical predictions to compare a computed flow against (docs/mathematics.md, sections 3-6).
 
 The paper proves convergence (Theorem 7) without a rate. Linearising the flow
 :math:`\rho_d v_t = \nabla\cdot(\rho_d\nabla\Phi(v))` at equilibrium :math:`v = 1` gives
@@ -46,6 +46,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from . import _validation as _v
 from . import operators
 from .divergences import get_divergence
 from .grid import Grid
@@ -202,13 +203,6 @@ def spectral_gap(target, grid: Grid, *, solver: str = "auto") -> float:
 # Predicted rates
 # --------------------------------------------------------------------------------------------
 
-def _check_rate_input(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-    return float(value)
-
-
 def predicted_rate(lam1: float, divergence="jsd", quantity: str = "l1") -> float:
     r"""Continuous-time asymptotic decay rate of ``quantity`` for the flow of ``divergence``.
 
@@ -218,7 +212,7 @@ def predicted_rate(lam1: float, divergence="jsd", quantity: str = "l1") -> float
     ``"energy"``, ``"grad_v_norm2"``, ``"dissipation"``. :math:`\Phi'(1)` is
     ``get_divergence(divergence).phi_prime_at_one`` (1/4 for JSD, 1 for KL).
     """
-    lam1 = _check_rate_input("lam1", lam1)
+    lam1 = _v.positive_number("lam1", lam1, allow_zero=True)
     factor = _quantity_factor(quantity)
     return factor * get_divergence(divergence).phi_prime_at_one * lam1
 
@@ -231,6 +225,28 @@ def _quantity_factor(quantity):
     raise ValueError(f"quantity must be 'l1', 'jsd', 'energy', 'grad_v_norm2' or 'dissipation', got {quantity!r}.")
 
 
+def solution_rate(solution, target=None, quantity: str = "l1") -> float:
+    r"""Predicted asymptotic rate of ``quantity`` for a computed flow: :func:`predicted_rate` of its
+    spectral gap.
+
+    :math:`\lambda_1` is :func:`spectral_gap` of ``target`` on ``solution.grid`` (by default the
+    solution's own rho_d on the cells, ``solution.target``), and :math:`\Phi'(1)` that of
+    ``solution.divergence``.
+    """
+    if target is None:
+        values = np.asarray(solution.target, dtype=float).ravel()
+        ndim = solution.grid.ndim
+
+        def target(points):
+            points = np.asarray(points)
+            if points.shape != (values.size, ndim):
+                raise ValueError("the saved target density is known on the cell centres of the solution's grid only.")
+            return values
+
+    lam1 = float(spectral_gap(target, solution.grid))
+    return float(predicted_rate(lam1, solution.divergence, quantity))
+
+
 def discrete_rate(rate: float, dt: float) -> float:
     r"""Backward Euler's decay rate per unit time for a mode decaying at ``rate``.
 
@@ -238,8 +254,8 @@ def discrete_rate(rate: float, dt: float) -> float:
 
     .. math::  r_h = \frac{\ln(1 + h r)}{h} = r - \tfrac12 h r^2 + O(h^2).
     """
-    rate = _check_rate_input("rate", rate)
-    dt = _check_rate_input("dt", dt)
+    rate = _v.positive_number("rate", rate, allow_zero=True)
+    dt = _v.positive_number("dt", dt, allow_zero=True)
     return rate if dt == 0 else math.log1p(dt * rate) / dt
 
 
@@ -399,7 +415,7 @@ def condition_beta(target, initial, grid: Grid) -> float:
 
 def lemma24_bound(beta: float) -> float:
     r"""The right-hand side of Lemma 24 (eq. 51): :math:`(1 + \beta)\beta^2`."""
-    beta = _check_rate_input("beta", beta)
+    beta = _v.positive_number("beta", beta)
     return (1.0 + beta) * beta * beta
 
 

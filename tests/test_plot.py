@@ -73,24 +73,6 @@ def test_convergence_with_predicted_rate(tmp_path, sol1):
         plot.convergence(sol1, rate="fast")
 
 
-def test_predicted_rate_is_the_spectral_gap_over_four():
-    # rho_d = N(0, 1): lambda_1 = 1 / var = 1 (MATH.md section 3), so the JSD flow's L1 rate is 1/4;
-    # on 400 cells of [-8, 8] the discrete gap is within 1e-3 of it (second-order discretisation).
-    grid = fp.Grid([-8.0], [8.0], [400])
-    sol = fp.solve(fp.Gaussian([0.0], [[1.0]]), fp.Gaussian([0.5], [[0.8]]), grid, 0.1, dt=0.05)
-    assert plot.predicted_rate(sol) == pytest.approx(0.25, abs=1e-3)
-    assert plot.predicted_rate(sol, target=fp.Gaussian([0.0], [[1.0]])) == pytest.approx(0.25, abs=1e-3)
-
-
-def test_no_predicted_line_without_theory(monkeypatch, sol1):
-    monkeypatch.setitem(sys.modules, "fokkerplanck.theory", None)  # as if theory.py were absent
-    monkeypatch.delattr(fp, "theory", raising=False)
-    assert plot.predicted_rate(sol1) is None
-    fig = plot.convergence(sol1)
-    assert not any("predicted" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
-    plt.close(fig)
-
-
 def test_particles_kymograph_and_overview(tmp_path, sol1, sol2, rng):
     pos1 = INITIAL1.sample(500, seed=rng)
     _png(plot.particles(sol1, pos1, t=0.0), tmp_path / "p1.png")

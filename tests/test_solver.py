@@ -14,7 +14,7 @@ def _fit_order(h, err):
 
 
 def _ou_exact(grid, t, m0=1.0, s0sq=0.25):
-    # KL flow toward N(0, 1) from N(m0, s0sq): Ornstein-Uhlenbeck, stays Gaussian (MATH.md section 4)
+    # KL flow toward N(0, 1) from N(m0, s0sq): Ornstein-Uhlenbeck, stays Gaussian (docs/mathematics.md, section 2)
     m = m0 * np.exp(-t)
     var = 1.0 + (s0sq - 1.0) * np.exp(-2.0 * t)
     return fp.Gaussian([m], [[var]]).pdf(grid.points()).reshape(grid.shape)
@@ -127,7 +127,7 @@ def test_energy_dissipation_inequality():
 
 
 def test_long_time_l1_rate_is_quarter_spectral_gap():
-    # MATH.md 3: ||u - rho_d||_L1 decays at lambda_1 / 4, lambda_1 = 1 / lambda_max(cov) = 1 for N(0, 1).
+    # docs/mathematics.md, section 6: ||u - rho_d||_L1 decays at lambda_1 / 4, lambda_1 = 1 / lambda_max(cov) = 1 for N(0, 1).
     # The next eigenmode decays at 2/4 and the nonlinearity at 2 * 1/4, so by t = 20 they are
     # e^{-5} smaller; backward Euler's rate ln(1 + h/4)/h is 0.6% below 1/4 for h = 0.05.
     grid = fp.Grid([-8.0], [8.0], [800])

@@ -65,7 +65,7 @@ def spatial_order(divergence: str, dim: int, n: int, t_final: float = 0.5, dt: f
     """L1 error at ``t_final`` on an ``n**dim`` grid, the time error removed by Richardson
     extrapolation over ``richardson`` step sizes ``dt, dt/2, dt/4``.
 
-    KL: against the exact Ornstein-Uhlenbeck solution (MATH.md section 4), evaluated at the cell
+    KL: against the exact Ornstein-Uhlenbeck solution (docs/mathematics.md, section 2), evaluated at the cell
     centres. JSD (no exact solution): against the same computation on the grid refined
     ``refine`` times per axis, averaged back onto this grid.
     """
