@@ -179,16 +179,16 @@ def speed(quick):
         particles.simulate(tgt, ini, kw.get("dt", 1e-2), n=min(n, 1000), velocity=velocity, method=method,
                            seed=0, **kw)  # compile / warm up
         ens = particles.simulate(tgt, ini, tf, n=n, velocity=velocity, method=method, seed=0, **kw)
-        wall = ens.counters["cpu_time"]
-        rate = n * ens.counters["n_steps"] / wall
+        wall = ens.cpu_time
+        rate = n * ens.n_steps / wall
         peer_txt = ""
         if peer is not None:
             kw2 = {k: v for k, v in kw.items() if k != "solution"}
             pe = particles.simulate(tgt, ini, tf, n=n, velocity=peer, method=method, seed=0, **kw2)
-            prate = n * pe.counters["n_steps"] / pe.counters["cpu_time"]
+            prate = n * pe.n_steps / pe.cpu_time
             diff = np.max(np.abs(pe.final - ens.final))
             peer_txt = f"{prate:.3g} ({type(peer).__name__}); ours/peer {rate / prate:.1f}x, max diff {diff:.1e}"
-        rows.append((label, d, n, ens.counters["n_steps"], method, wall, rate, peer_txt))
+        rows.append((label, d, n, ens.n_steps, method, wall, rate, peer_txt))
 
     run("grid", 1, n1, 100, "grid", "rk4", NumpyGridVelocity1D(sol1), solution=sol1, dt=1e-2)
     run("grid", 1, n1, 100, "grid", "euler", solution=sol1, dt=1e-2)
@@ -199,7 +199,7 @@ def speed(quick):
     run("sde (binned KDE)", 1, n1, 20, "sde", None, dt=0.02)
     run("sde (binned KDE)", 2, 10 ** 5, 20, "sde", None, dt=0.02)
     emit("Whole `simulate` loop (field evaluations, Runge-Kutta combinations, reflections), CPU time of the "
-         "time loop (`Ensemble.counters['cpu_time']`; everything is single-threaded, and CPU time is robust to the "
+         "time loop (`Ensemble.cpu_time`; everything is single-threaded, and CPU time is robust to the "
          "other jobs sharing the 2 cores, which inflate wall times 2-4x). Peers compute the identical field with numpy "
          "`np.interp` (1-D) / scipy `RegularGridInterpolator` (2-D) inside the same loop.")
     emit()

@@ -342,7 +342,7 @@ def particles(velocity: str, sampling: str, n: int, seed: int = 0, dim: int = 1,
         options = dict(bandwidth=bandwidth, estimator="binned")
     ens = fp.particles.simulate(target, initial, t_final, n=int(n), velocity=velocity,
                                 solution=sol if velocity == "grid" else None, dt=particle_dt or dt, method=method,
-                                seed=int(seed), sampling=sampling, domain=sol.grid if velocity != "grid" else None,
+                                seed=int(seed), sampling=sampling, grid=sol.grid if velocity != "grid" else None,
                                 velocity_options=options or None)
     method_w = "exact" if dim == 1 else "sliced"
     w0 = fp.compare.wasserstein(ens.positions[0], (sol.grid, sol.u[0]), p=1, method=method_w)

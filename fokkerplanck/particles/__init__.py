@@ -2,19 +2,33 @@
 
 Modules
 -------
-simulate
-    :func:`simulate`: move an ensemble along a velocity field; :class:`Ensemble`, the result.
+driver
+    :func:`simulate`: check the arguments, build the velocity field, step the ensemble, return it.
+ensemble
+    :class:`Ensemble`, the result (``t``, ``positions``, ``status``, ``message``, flat counters).
+velocities
+    The velocity fields, one class each behind :class:`VelocityField`, by name in ``VELOCITIES``
+    (``"grid"``, ``"kde"``, ``"sde"``, ``"discriminator"``), and :func:`face_velocities`.
+integrators
+    The time steps by name in ``METHODS`` (``"euler"``, ``"rk2"``, ``"rk4"``) and ``SDE_METHODS``
+    (``"euler-maruyama"``), and the reflecting walls (:func:`reflect`).
 kde
     Kernel density estimates of particle clouds (exact and binned), used by the self-consistent
     velocities.
 sampling
     I.i.d. and quasi-Monte Carlo (Sobol) samples of densities and of values on a grid.
+_kernels
+    The compiled (numba) loops of the velocity fields (private).
 """
 
 from . import kde, sampling
+from .driver import simulate
+from .ensemble import Ensemble
+from .integrators import METHODS, SDE_METHODS, reflect
 from .sampling import sample
-from .driver import (METHODS, SDE_METHODS, VELOCITIES, Ensemble, GridVelocity, KDEVelocity, SDEDrift,
-                       face_velocities, reflect, simulate)
+from .velocities import (VELOCITIES, CustomVelocity, DiscriminatorVelocity, GridVelocity, KDEVelocity, SDEDrift,
+                         VelocityField, face_velocities)
 
-__all__ = ["simulate", "Ensemble", "GridVelocity", "KDEVelocity", "SDEDrift", "face_velocities", "reflect",
-           "sample", "kde", "sampling", "VELOCITIES", "METHODS", "SDE_METHODS"]
+__all__ = ["simulate", "Ensemble", "VelocityField", "GridVelocity", "KDEVelocity", "SDEDrift",
+           "DiscriminatorVelocity", "CustomVelocity", "face_velocities", "reflect", "sample", "kde", "sampling",
+           "VELOCITIES", "METHODS", "SDE_METHODS"]

@@ -28,9 +28,9 @@ Two estimators:
     :math:`O(\delta^2)` (Wand and Jones 1995, Appendix D; Hall and Wand 1996), i.e. a relative
     error :math:`O(r^{-2})` of the estimator's own smoothing bias :math:`O(h^2)`; with ``r = 4``
     the binned and exact estimates of ``ln u`` agree to about 1e-2 relative in the bulk (tested in
-    ``tests/test_particles.py``). The mesh spans the samples and the evaluation points; it is
-    capped at ``max_nodes`` nodes (the spacing is enlarged, with a warning, when an outlier would
-    make it larger).
+    ``tests/particles/test_particles_kde.py``). The mesh spans the samples and the evaluation
+    points; it is capped at ``max_nodes`` nodes (the spacing is enlarged, with a warning, when an
+    outlier would make it larger).
 
 References
 ----------
@@ -51,14 +51,17 @@ import scipy.fft as sfft
 from numba import njit
 
 from .. import _validation as _v
+from ._kernels import corner_weight
 
-__all__ = ["bandwidth", "evaluate", "EXACT_MAX_DEFAULT"]
+__all__ = ["bandwidth", "evaluate", "check_options", "EXACT_MAX_DEFAULT", "METHODS"]
 
 #: ``method="auto"`` uses the exact pairwise sums up to this many samples (times evaluation points
 #: ``<= EXACT_MAX_DEFAULT**2``) and the binned estimator beyond.
 EXACT_MAX_DEFAULT = 2000
 
 _BANDWIDTH_RULES = ("scott", "silverman")
+#: The estimators of :func:`evaluate` (``method=``).
+METHODS = ("auto", "exact", "binned")
 
 
 def bandwidth(x, rule="scott") -> np.ndarray:
@@ -110,6 +113,20 @@ def bandwidth(x, rule="scott") -> np.ndarray:
 
 
 _bandwidth = bandwidth  # evaluate() has a parameter of the same name
+
+
+def check_options(d: int, bandwidth="scott", method="auto", bins_per_bandwidth=4.0, cutoff=8.0,
+                  max_nodes=2 ** 22) -> str:
+    """Check the options of :func:`evaluate` for ``d``-dimensional samples, before any samples exist.
+
+    Returns the estimator name (lower case). Raises ``ValueError`` with the messages of
+    :func:`evaluate`.
+    """
+    _bandwidth(np.array([[0.0] * d, [1.0] * d]), bandwidth)  # two points: every axis has spread
+    method = _v.choice("KDE method", method, METHODS)
+    if not (bins_per_bandwidth > 0 and cutoff > 0 and max_nodes >= 4):
+        raise ValueError("bins_per_bandwidth and cutoff must be positive and max_nodes at least 4.")
+    return method
 
 
 @njit(cache=True)
@@ -189,15 +206,7 @@ def _linear_binning(x, lower, inv_delta, shape, strides, out):  # pragma: no cov
     for j in range(n):
         _locate(x[j], lower, inv_delta, shape, idx, frac)
         for corner in range(1 << d):
-            w = w_unit
-            flat = 0
-            for a in range(d):
-                if (corner >> a) & 1:
-                    w *= frac[a]
-                    flat += (idx[a] + 1) * strides[a]
-                else:
-                    w *= 1.0 - frac[a]
-                    flat += idx[a] * strides[a]
+            w, flat = corner_weight(corner, idx, frac, strides, w_unit)
             out[flat] += w
 
 
@@ -212,15 +221,7 @@ def _interpolate(meshes, y, lower, inv_delta, shape, strides):  # pragma: no cov
     for i in range(m):
         _locate(y[i], lower, inv_delta, shape, idx, frac)
         for corner in range(1 << d):
-            w = 1.0
-            flat = 0
-            for a in range(d):
-                if (corner >> a) & 1:
-                    w *= frac[a]
-                    flat += (idx[a] + 1) * strides[a]
-                else:
-                    w *= 1.0 - frac[a]
-                    flat += idx[a] * strides[a]
+            w, flat = corner_weight(corner, idx, frac, strides, 1.0)
             for q in range(k):
                 out[q, i] += w * meshes[q, flat]
     return out
@@ -370,11 +371,8 @@ def evaluate(x, points=None, bandwidth="scott", method="auto", *, bins_per_bandw
     y = x if points is None else _v.as_samples(points, "points", max_dim=3)
     if y.shape[1] != x.shape[1]:
         raise ValueError(f"points have dimension {y.shape[1]} but the samples have dimension {x.shape[1]}.")
+    method = check_options(x.shape[1], bandwidth, method, bins_per_bandwidth, cutoff, max_nodes)
     h = _bandwidth(x, bandwidth)
-    if method not in ("auto", "exact", "binned"):
-        raise ValueError(f"unknown KDE method {method!r}; use 'auto', 'exact' or 'binned'.")
-    if not (bins_per_bandwidth > 0 and cutoff > 0 and max_nodes >= 4):
-        raise ValueError("bins_per_bandwidth and cutoff must be positive and max_nodes at least 4.")
     n, d = x.shape
     if method == "auto":
         method = "exact" if n * y.shape[0] <= exact_max ** 2 else "binned"

@@ -44,16 +44,15 @@ from .. import _validation as _v
 from ..densities import Density, Gaussian, GaussianMixture
 from ..grid import Grid
 
-__all__ = ["sample", "uniform", "grid_quantile_transform", "mixture_quantile_1d", "METHODS"]
+__all__ = ["sample", "uniform", "grid_quantile_transform", "mixture_quantile_1d", "check_method", "METHODS"]
 
 METHODS = ("iid", "sobol")
 _EPS = np.finfo(float).eps
 
 
-def _check_method(method) -> str:
-    if not isinstance(method, str) or method.lower() not in METHODS + ("qmc",):
-        raise ValueError(f"unknown sampling method {method!r}; use 'iid' or 'sobol' (quasi-Monte Carlo).")
-    return "sobol" if method.lower() == "qmc" else method.lower()
+def check_method(method) -> str:
+    """The sampling method's name: ``"iid"`` or ``"sobol"`` (quasi-Monte Carlo; ``"qmc"`` is an alias)."""
+    return _v.choice("sampling method", method, METHODS, aliases={"qmc": "sobol"})
 
 
 def uniform(n, d, *, seed=None, method="iid") -> np.ndarray:
@@ -63,7 +62,7 @@ def uniform(n, d, *, seed=None, method="iid") -> np.ndarray:
     ``n`` points of the sequence; scipy's balance warning is silenced).
     """
     n = _v.sample_count(n)
-    method = _check_method(method)
+    method = check_method(method)
     rng = np.random.default_rng(seed)
     if method == "iid":
         q = rng.random((n, d))
@@ -220,7 +219,7 @@ def sample(density, n, *, seed=None, method="iid", grid=None) -> np.ndarray:
     ((1024, 1), True)
     """
     n = _v.sample_count(n)
-    method = _check_method(method)
+    method = check_method(method)
     rng = np.random.default_rng(seed)
     if isinstance(density, tuple):
         if len(density) != 2 or not isinstance(density[0], Grid):

@@ -1,50 +1,23 @@
-"""Particles: superposition (grid velocity), self-consistent KDE and SDE particles, integrators, walls.
+"""fokkerplanck.particles.driver: simulate, end to end (superposition, self-consistent particles,
+walls, t_eval landing, seeds, the discriminator hook, argument checks, grid=/domain=, status).
 
-Time budget (with test_compare.py and test_sampling.py): under 70 s on 2 cores. Choices:
-1-D grids of 1400 cells on [-7, 7] (the 1-D solver takes ~0.1 s) and t_final = 1; the 2-D grid is
-64 x 64 on [-6, 6]^2 with t_final = 0.5 (one solve, ~2-4 s, shared by the 2-D tests), compared by
-sliced W1 with 32 directions (the only practical W1 for 10^5 points in 2-D; an exact OT would need
-a 10^5 x 4096 cost matrix). The FV error of that grid (O(dx^2), dx = 0.19) measured against
-quasi-Monte Carlo particles is ~2e-3, below the 10^5 sampling floor ~4e-3, so the superposition
-check stays meaningful at 10^5 particles.
+Data and time budget: see particles_cases.py.
 """
 
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
+from particles_cases import GRID_1D, INITIAL_1D, INITIAL_2D, SLICED, TARGET_1D, TARGET_2D, frame
 
 import fokkerplanck as fp
 from fokkerplanck import compare, particles
-from fokkerplanck.particles import driver as _driver
-
-TARGET_1D = fp.Gaussian([0.0], [[1.0]])
-INITIAL_1D = fp.GaussianMixture([0.5, 0.5], [[-1.5], [1.5]], [[[0.25]], [[0.36]]])
-GRID_1D = fp.Grid([-7.0], [7.0], [1400])
-TARGET_2D = fp.Gaussian([0.0, 0.0], [[1.0, 0.3], [0.3, 1.0]])
-INITIAL_2D = fp.GaussianMixture([0.5, 0.5], [[-1.5, 0.0], [1.5, 0.5]], [np.eye(2) * 0.3, np.eye(2) * 0.4])
-GRID_2D = fp.Grid([-6.0, -6.0], [6.0, 6.0], [64, 64])
-SLICED = dict(method="sliced", n_projections=32)
 
 
-@pytest.fixture(scope="module")
-def sol_1d():
-    return fp.solve(TARGET_1D, INITIAL_1D, GRID_1D, 1.0, dt=1e-2, t_eval="steps")
+# --- superposition: particles driven by the grid velocity carry rho_0 to u(t) ----------------
 
-
-@pytest.fixture(scope="module")
-def sol_2d():
-    return fp.solve(TARGET_2D, INITIAL_2D, GRID_2D, 0.5, dt=1e-2, t_eval="steps")
-
-
-def _frame(sol, t):
-    k = int(np.argmin(np.abs(sol.t - t)))
-    assert abs(sol.t[k] - t) < 1e-9
-    return sol.grid, sol.u[k]
-
-
-# --- superposition: particles driven by the grid velocity carry rho_0 to u(t) ---------------------
 
 @pytest.mark.parametrize("n", [10_000, 100_000])
 def test_superposition_1d_within_three_times_sampling_floor(sol_1d, n):
@@ -52,7 +25,7 @@ def test_superposition_1d_within_three_times_sampling_floor(sol_1d, n):
                              method="rk4", seed=0, t_eval=[0.0, 0.5, 1.0])
     assert ens.positions.shape == (3, n, 1)
     for t, x in zip(ens.t, ens.positions):
-        ref = _frame(sol_1d, t)
+        ref = frame(sol_1d, t)
         w = compare.wasserstein(x, ref, p=1)
         # floor: mean W1 of n i.i.d. samples of u(t) over 8 draws (draw-to-draw cv ~0.5 in 1-D, so the
         # mean is known to ~20%); a single i.i.d. draw exceeds 3x the mean with negligible probability,
@@ -68,7 +41,7 @@ def test_superposition_2d_within_three_times_sampling_floor(sol_2d, n):
                              method="rk4", seed=0, t_eval=[0.25, 0.5])
     assert ens.positions.shape == (2, n, 2)
     for t, x in zip(ens.t, ens.positions):
-        ref = _frame(sol_2d, t)
+        ref = frame(sol_2d, t)
         w = compare.wasserstein(x, ref, p=1, **SLICED)
         floor = compare.sampling_floor(ref, n, p=1, repeats=3, seed=1, **SLICED)  # sliced W1 varies less (cv ~0.1)
         assert w <= 3.0 * floor, (t, w, floor)
@@ -79,7 +52,7 @@ def test_superposition_kl_grid_velocity(sol_1d):
     sol = fp.solve(TARGET_1D, INITIAL_1D, GRID_1D, 0.5, dt=1e-2, divergence="kl", t_eval="steps")
     ens = particles.simulate(TARGET_1D, INITIAL_1D, 0.5, n=20_000, velocity="grid", solution=sol, seed=3)
     assert ens.divergence == "kl"
-    ref = _frame(sol, 0.5)
+    ref = frame(sol, 0.5)
     # the KL flow moves mass 4x faster than JSD near equilibrium (Phi'(1) = 1 vs 1/4): a JSD velocity
     # would leave W1 far above the floor
     assert compare.wasserstein(ens.final, ref) <= 3.0 * compare.sampling_floor(ref, 20_000, repeats=8)
@@ -96,7 +69,7 @@ def test_quasi_monte_carlo_beats_iid_after_transport(sol_1d, sol_2d):
         qmc = particles.simulate(tgt, ini, t, n=n, sampling="sobol", **kw)
         iid = particles.simulate(tgt, ini, t, n=n, sampling="iid", **kw)
         assert qmc.sampling == "sobol"
-        ref = _frame(sol, t)
+        ref = frame(sol, t)
         w_qmc = compare.wasserstein(qmc.final, ref, **opts)
         floor = compare.sampling_floor(ref, n, repeats=4, seed=2, **opts)
         # measured: 1-D 1.1e-3 vs 1.8e-2 (QMC error ~1/n plus the solver's O(dt) mismatch), 2-D 2.4e-3
@@ -113,7 +86,7 @@ def test_remaining_mismatch_is_the_solvers_first_order_time_error():
         sol = fp.solve(TARGET_1D, INITIAL_1D, GRID_1D, 1.0, dt=dt_solver, t_eval="steps")
         ens = particles.simulate(TARGET_1D, INITIAL_1D, 1.0, n=n, velocity="grid", solution=sol, dt=1e-2,
                                  sampling="sobol", seed=0)
-        w.append(compare.wasserstein(ens.final, _frame(sol, 1.0)))
+        w.append(compare.wasserstein(ens.final, frame(sol, 1.0)))
     # backward Euler is first order: 5x smaller dt -> ~5x smaller mismatch (measured 5.5); accept >= 3
     assert w[0] / w[1] >= 3.0, w
 
@@ -130,81 +103,12 @@ def test_walls_reflect_and_keep_the_law(rng):
                              t_eval=[0.0, 0.1, 0.5])
     assert np.all(ens.positions >= -3.0) and np.all(ens.positions <= 3.0)
     for t, x in zip(ens.t, ens.positions):
-        ref = _frame(sol, t)
+        ref = frame(sol, t)
         assert compare.wasserstein(x, ref) <= 3.0 * compare.sampling_floor(ref, n, repeats=8)
     x = np.array([[-3.5, 0.0], [1.0, 4.5], [0.0, 0.0]])
     count = particles.reflect(x, np.array([-3.0, -3.0]), np.array([3.0, 4.0]))
     assert count == 2
     np.testing.assert_allclose(x, [[-2.5, 0.0], [1.0, 3.5], [0.0, 0.0]])
-
-
-def test_grid_velocity_exact_for_kl_gaussians_and_second_order_for_jsd():
-    """b = -grad f'(v): for KL and Gaussian u, rho_d, f'(v) = ln v is quadratic, so face differences
-    and the staggered (bi)linear interpolation reproduce the linear b exactly (away from the walls);
-    for JSD the error is O(dx^2)."""
-    u_dens = fp.Gaussian([0.5, -0.3], [[0.5, 0.1], [0.1, 0.7]])
-    rho_dens = fp.Gaussian([0.0, 0.0], [[1.0, 0.2], [0.2, 1.2]])
-    grid = fp.Grid([-5.0, -5.0], [5.0, 5.0], [50, 60])
-    pts = np.random.default_rng(0).uniform(-4.0, 4.0, size=(2000, 2))
-
-    def make(div, g):
-        u = u_dens.pdf(g.points()).reshape(g.shape)
-        rho = rho_dens.pdf(g.points()).reshape(g.shape)
-        return fp.Solution(t=np.array([0.0]), u=u[None], history={}, grid=g, target=rho, divergence=div, beta=1.0)
-
-    exact_kl = -(u_dens.grad_logpdf(pts) - rho_dens.grad_logpdf(pts))
-    b = particles.GridVelocity(make("kl", grid))(0.0, pts)
-    np.testing.assert_allclose(b, exact_kl, rtol=0, atol=1e-9)
-    # 3-D: the general staggered (trilinear) kernel
-    u3 = fp.Gaussian([0.5, -0.3, 0.2], [[0.5, 0.1, 0.0], [0.1, 0.7, 0.1], [0.0, 0.1, 0.6]])
-    g3 = fp.Grid([-4.0, -4.0, -4.0], [4.0, 4.0, 4.0], [16, 20, 18])
-    sol3 = fp.Solution(t=np.array([0.0]), u=u3.pdf(g3.points()).reshape(g3.shape)[None], history={}, grid=g3,
-                       target=fp.Gaussian([0.0] * 3, np.eye(3)).pdf(g3.points()).reshape(g3.shape),
-                       divergence="kl", beta=1.0)
-    p3 = np.random.default_rng(1).uniform(-3.0, 3.0, size=(500, 3))
-    np.testing.assert_allclose(particles.GridVelocity(sol3)(0.0, p3), -(u3.grad_logpdf(p3) + p3), rtol=0, atol=1e-9)
-
-    def exact_jsd(x):
-        v = u_dens.pdf(x) / rho_dens.pdf(x)
-        return -(u_dens.grad_logpdf(x) - rho_dens.grad_logpdf(x)) / (2.0 * (1.0 + v))[:, None]
-
-    errs = []
-    for shape in ([50, 60], [100, 120]):
-        g = fp.Grid([-5.0, -5.0], [5.0, 5.0], shape)
-        errs.append(np.max(np.abs(particles.GridVelocity(make("jsd", g))(0.0, pts) - exact_jsd(pts))))
-    order = np.log2(errs[0] / errs[1])
-    assert 1.7 < order < 2.5, (errs, order)
-
-
-def test_grid_velocity_robust_where_u_vanishes():
-    """Cells with u = 0 (or round-off negative) give finite velocities: v is floored."""
-    grid = fp.Grid([-4.0], [4.0], [80])
-    u = np.where(np.abs(grid.axes[0]) < 1.0, 1.0, 0.0)
-    u[10] = -1e-300
-    rho = TARGET_1D.pdf(grid.points())
-    sol = fp.Solution(t=np.array([0.0, 1.0]), u=np.stack([u, u]), history={}, grid=grid, target=rho,
-                      divergence="jsd", beta=1.0)
-    field = particles.GridVelocity(sol)
-    b = field(0.3, np.linspace(-5, 5, 1001)[:, None])
-    assert np.all(np.isfinite(b))
-    assert b[0, 0] == 0.0 and b[-1, 0] == 0.0  # beyond the walls: the wall's zero normal velocity
-    # support edge at x = 1: mass flows outward (b > 0 just right of the edge)
-    assert field(0.0, np.array([[1.05]]))[0, 0] > 0
-
-
-@pytest.mark.parametrize("method,order", [("euler", 1), ("rk2", 2), ("rk4", 4)])
-def test_integrator_orders(method, order):
-    """dx/dt = cos(t) x has x(t) = x0 exp(sin t); halving dt divides the error by 2^order."""
-    x0 = np.array([[1.0], [-0.5]])
-    exact = x0 * np.exp(np.sin(2.0))
-
-    def field(t, x):
-        return np.cos(t) * x
-
-    errs = [np.max(np.abs(particles.simulate(None, None, 2.0, velocity=field, x0=x0, dt=dt, method=method).final
-                          - exact)) for dt in (0.1, 0.05)]
-    measured = np.log2(errs[0] / errs[1])
-    assert order - 0.3 < measured < order + 0.5, (errs, measured)
 
 
 def test_t_eval_landing_and_counters():
@@ -229,14 +133,15 @@ def test_seeded_runs_are_reproducible(sol_1d):
     np.testing.assert_array_equal(s1.positions, s2.positions)
 
 
-# --- self-consistent particles: no grid ----------------------------------------------------------
+# --- self-consistent particles: no grid ------------------------------------------------------
+
 
 def _w1_along_n(mode, target, initial, t_final, sol, dt, method, opts, seeds):
     out = []
     for n in (1_000, 10_000, 100_000):
         ws = [compare.wasserstein(particles.simulate(target, initial, t_final, n=n, velocity=mode, dt=dt,
                                                      method=method, seed=s).final,
-                                  _frame(sol, t_final), **opts) for s in seeds[n]]
+                                  frame(sol, t_final), **opts) for s in seeds[n]]
         out.append(float(np.mean(ws)))
     return out
 
@@ -280,58 +185,8 @@ def test_kl_sde_is_langevin_with_exact_euler_maruyama_moments():
     assert abs(x.var() - var) < 4 * var * np.sqrt(2 / n)
 
 
-def test_kde_velocity_matches_the_exact_velocity_of_the_sampled_density():
-    """For particles drawn from a known u, the KDE velocity approaches eq. (49) evaluated with u itself.
+# --- the discriminator hook ------------------------------------------------------------------
 
-    Errors: KDE smoothing bias O(h^2) and noise O((N h^3)^(-1/2)) in grad ln u; at N = 5e4 (h ~ 0.1)
-    both are a few percent of the velocity's size in the bulk; measured RMS relative error 0.03."""
-    u = fp.Gaussian([1.0], [[0.25]])
-    x = u.sample(50_000, seed=0)
-    b = particles.KDEVelocity(TARGET_1D)(0.0, x)
-    v = u.pdf(x) / TARGET_1D.pdf(x)
-    exact = -(u.grad_logpdf(x) - TARGET_1D.grad_logpdf(x)) / (2.0 * (1.0 + v))[:, None]
-    bulk = np.abs(x[:, 0] - 1.0) < 1.0  # within 2 standard deviations of u
-    rel = np.sqrt(np.mean((b[bulk] - exact[bulk]) ** 2) / np.mean(exact[bulk] ** 2))
-    assert rel < 0.1, rel
-
-
-def test_fused_kernels_match_the_formulas():
-    """The compiled target evaluation and the KDE/SDE velocity kernels against plain numpy formulas:
-    ln rho_d and grad ln rho_d of Gaussians and mixtures (to round-off, also far in the tails where
-    rho_d underflows), b = -(grad ln u - grad ln rho_d)/(2(1+v)) (JSD), -(grad ln u - grad ln rho_d)
-    (KL), and the SDE drift 1/2 (grad rho_d + grad u)/(rho_d + u) (eq. 30)."""
-    rng = np.random.default_rng(2)
-    mix2 = fp.GaussianMixture([0.2, 0.8], [[-1.0, 0.0], [2.0, 1.0]], [np.eye(2), [[1.2, 0.1], [0.1, 0.5]]])
-    for target in (TARGET_1D, INITIAL_1D, TARGET_2D, mix2):
-        x = rng.normal(size=(500, target.ndim)) * 3
-        x[0] = 60.0  # rho_d = exp(-1800): underflows, its logarithm must not
-        lp, g = _driver._TargetLog(target)(x)
-        np.testing.assert_allclose(lp, target.logpdf(x), rtol=1e-13)
-        np.testing.assert_allclose(g, target.grad_logpdf(x), rtol=1e-11, atol=1e-12)
-    x = INITIAL_2D.sample(3000, seed=0)
-    p, gu = fp.kde.evaluate(x)
-    rho, gld = TARGET_2D.pdf(x), TARGET_2D.grad_logpdf(x)
-    glu = gu / p[:, None]
-    jsd = -(glu - gld) / (2 * (1 + p / rho))[:, None]
-    np.testing.assert_allclose(particles.KDEVelocity(TARGET_2D)(0.0, x), jsd, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(particles.KDEVelocity(TARGET_2D, "kl")(0.0, x), -(glu - gld), rtol=1e-10, atol=1e-12)
-    drift = 0.5 * (rho[:, None] * gld + gu) / (rho + p)[:, None]
-    np.testing.assert_allclose(particles.SDEDrift(TARGET_2D)(0.0, x), drift, rtol=1e-10, atol=1e-12)
-
-
-def test_binned_and_exact_kde_agree():
-    """Linear binning with 4 nodes per bandwidth: error O((delta/h)^2) ~ 1e-2 relative (Hall & Wand 1996)."""
-    rng = np.random.default_rng(3)
-    for d in (1, 2, 3):
-        x = rng.standard_normal((2000, d))
-        pe, ge = fp.kde.evaluate(x, method="exact")
-        pb, gb = fp.kde.evaluate(x, method="binned")
-        assert np.median(np.abs(pb / pe - 1)) < 5e-3
-        assert np.max(np.abs(pb / pe - 1)) < 0.02 * 2 ** (d - 1)
-        assert np.max(np.abs(gb - ge)) < 0.03 * np.max(np.abs(ge))
-
-
-# --- the discriminator hook ----------------------------------------------------------------------
 
 def test_discriminator_velocity_is_looked_up_lazily(monkeypatch):
     calls = {}
@@ -351,7 +206,8 @@ def test_discriminator_velocity_is_looked_up_lazily(monkeypatch):
     assert ens.velocity == "discriminator"
 
 
-# --- bad input -----------------------------------------------------------------------------------
+# --- bad input -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(velocity="grid"), "needs solution"),
@@ -402,23 +258,6 @@ def test_bad_grid_mode_input(sol_1d):
         particles.simulate(TARGET_1D, INITIAL_2D, 1.0, n=10, velocity="kde")
 
 
-def test_grid_velocity_floor_is_absolute_so_huge_beta_does_not_freeze_the_bulk():
-    # A Gaussian start and a two-mode target: v = u / rho_d reaches ~1e20 at the box edges (beta of
-    # condition 34). A floor relative to max v would exceed v everywhere in the bulk and zero the
-    # velocity; the absolute floor must leave the bulk velocity equal to the unfloored one.
-    from fokkerplanck.particles import face_velocities
-
-    grid = fp.Grid([-8.0], [8.0], [400])
-    target = fp.GaussianMixture([0.5, 0.5], [[-2.0], [2.0]], [[[0.25]], [[0.25]]])
-    sol = fp.solve(target, fp.Gaussian([0.0], [[1.0]]), grid, 0.1, 0.05)
-    assert sol.beta > 1e12
-    b = face_velocities(sol.u[-1], sol.target, grid.spacing, "jsd")[0]
-    b_raw = face_velocities(sol.u[-1], sol.target, grid.spacing, "jsd", floor=0.0)[0]
-    bulk = np.abs(np.r_[grid.edges[0]]) < 4
-    np.testing.assert_allclose(b[bulk], b_raw[bulk], rtol=1e-12, atol=0)
-    assert np.max(np.abs(b[bulk])) > 0.1
-
-
 def test_user_input_errors_found_in_review():
     grid = fp.Grid([-3.0], [3.0], [60])
     sol = fp.solve(TARGET_1D, fp.Gaussian([0.5], [[0.3]]), grid, 0.2, 0.05, t_eval="steps")
@@ -435,3 +274,41 @@ def test_user_input_errors_found_in_review():
     # a grid density given as a list works like the tuple
     x = fp.Gaussian([0.0], [[1.0]]).sample(500, seed=1)
     assert compare.wasserstein(x, [grid, sol.u[-1]]) == compare.wasserstein(x, (grid, sol.u[-1]))
+
+
+# --- grid= (and the deprecated domain=), registries --------------------------------------------------
+
+def test_grid_keyword_and_deprecated_domain_give_the_same_run():
+    box = fp.Grid([-2.0], [2.0], [4])
+    kw = dict(n=300, velocity="sde", dt=0.05, seed=3)
+    new = particles.simulate(TARGET_1D, INITIAL_1D, 0.3, grid=box, **kw)
+    with pytest.warns(DeprecationWarning, match="domain= is deprecated; use grid="):
+        old = particles.simulate(TARGET_1D, INITIAL_1D, 0.3, domain=box, **kw)
+    np.testing.assert_array_equal(new.positions, old.positions)
+    assert new.grid is box and new.n_reflections == old.n_reflections > 0
+    assert np.all(np.abs(new.positions) <= 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # grid= itself warns about nothing
+        particles.simulate(TARGET_1D, INITIAL_1D, 0.1, grid=box, **kw)
+    with pytest.raises(ValueError, match="give the box once"), pytest.warns(DeprecationWarning):
+        particles.simulate(TARGET_1D, INITIAL_1D, 0.3, grid=box, domain=box, **kw)
+    with pytest.raises(ValueError, match="grid must be a fokkerplanck.Grid"):
+        particles.simulate(TARGET_1D, INITIAL_1D, 0.3, grid=[-2.0, 2.0], **kw)
+    with pytest.raises(ValueError, match="grid is 2-dimensional but the flow is 1-dimensional"):
+        particles.simulate(TARGET_1D, INITIAL_1D, 0.3, grid=fp.Grid([-2.0, -2.0], [2.0, 2.0], [4, 4]), **kw)
+
+
+def test_grid_mode_takes_the_solutions_box(sol_1d):
+    kw = dict(n=50, velocity="grid", solution=sol_1d, dt=0.1, seed=0)
+    assert particles.simulate(TARGET_1D, INITIAL_1D, 0.2, **kw).grid is sol_1d.grid
+    same = particles.simulate(TARGET_1D, INITIAL_1D, 0.2, grid=sol_1d.grid, **kw)
+    assert same.grid is sol_1d.grid
+    with pytest.raises(ValueError, match="omit grid="):
+        particles.simulate(TARGET_1D, INITIAL_1D, 0.2, grid=fp.Grid([-1.0], [1.0], [4]), **kw)
+
+
+def test_names_are_case_insensitive_and_defaults_follow_the_field():
+    kw = dict(n=20, dt=0.1, seed=0)
+    assert particles.simulate(TARGET_1D, INITIAL_1D, 0.1, velocity="KDE", **kw).method == "rk4"
+    sde = particles.simulate(TARGET_1D, INITIAL_1D, 0.1, velocity="sde", method="EM", sampling="qmc", **kw)
+    assert (sde.velocity, sde.method, sde.sampling) == ("sde", "euler-maruyama", "sobol")

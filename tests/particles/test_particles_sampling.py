@@ -1,11 +1,12 @@
-"""Sampling rho_0: i.i.d. and quasi-Monte Carlo (Sobol), Gaussians, mixtures and grid densities."""
+"""fokkerplanck.particles.sampling: i.i.d. and Sobol samples of Gaussians, mixtures and grid densities."""
 
 import numpy as np
 import pytest
 from scipy.special import ndtr
 
 import fokkerplanck as fp
-from fokkerplanck import compare, sampling
+from fokkerplanck import compare
+from fokkerplanck.particles import sampling
 
 GAUSS_1D = fp.Gaussian([0.5], [[2.0]])
 MIX_1D = fp.GaussianMixture([0.3, 0.7], [[-2.0], [1.0]], [[[0.2]], [[0.8]]])
@@ -132,3 +133,9 @@ def test_bad_input():
         sampling.sample(lambda x: np.ones(len(x)), 10)
     x = sampling.sample(lambda p: np.exp(-p[:, 0] ** 2), 100, grid=grid, seed=0)
     assert x.shape == (100, 1) and np.all(grid.contains(x))
+
+
+def test_check_method_is_the_one_sampling_check():
+    assert sampling.check_method("QMC") == "sobol" and sampling.check_method("iid") == "iid"
+    with pytest.raises(ValueError, match="unknown sampling method 'lhs'"):
+        sampling.check_method("lhs")
