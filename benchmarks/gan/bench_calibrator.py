@@ -4,9 +4,11 @@ The calibrator (regularised logistic regression on random Fourier features) is r
 particle step, so its cost sets the cost of the nonparametric navigator and of Algorithm 1.
 Compared on the same data, same features, same tolerance (max |grad| <= 1e-9):
 
-* ``gan``: the default, compiled single-threaded loss/gradient kernel + the module's own L-BFGS;
-* ``gan-scipy``: the same kernel driven by scipy.optimize.minimize(method="L-BFGS-B");
+* ``gan``: the calibrator, a compiled single-threaded loss/gradient kernel driven by
+  scipy.optimize.minimize(method="L-BFGS-B");
 * ``peer``: numpy (BLAS) loss/gradient + scipy L-BFGS-B: what one writes without the module.
+
+(A hand-written L-BFGS, once a third variant, was removed in favour of scipy's L-BFGS-B.)
 
 Each is timed for one cold fit and for a sequence of 20 warm-started refits along a particle
 trajectory (particles moved by eq. 22 with eps = 0.05 between refits), with OpenBLAS limited to
@@ -73,7 +75,7 @@ class Peer:
 def make():
     if variant == "peer":
         return Peer()
-    return gan.Calibrator(solver="scipy" if variant == "gan-scipy" else "lbfgs", **opts)
+    return gan.Calibrator(**opts)
 
 
 def fit(c, d, u):
@@ -122,7 +124,7 @@ def run(code, args, threads):
 def table(sizes, threads_list, load):
     for n in sizes:
         for threads in threads_list:
-            res = {v: json.loads(run(CHILD, [n, v], threads)) for v in ("gan", "gan-scipy", "peer")}
+            res = {v: json.loads(run(CHILD, [n, v], threads)) for v in ("gan", "peer")}
             for v, r in res.items():
                 ratio = res["peer"]["warm"] / r["warm"]
                 print(f"| {load} | {n} | {threads or 'default (2)'} | {v} | {r['cold']:.3f} | {r['warm']:.3f} | "

@@ -1,4 +1,22 @@
-"""GANs as the flow's ODE (Section 3 of the paper): the calibrator (discriminator) and the navigators."""
+"""GANs as the flow's ODE (Section 3 of Huang & Zhang 2023): the calibrator and the navigators.
 
-from .calibrator import *  # noqa: F401,F403
-from .calibrator import __all__  # noqa: F401
+Modules, one job each:
+
+* :mod:`~fokkerplanck.gan.features`: random Fourier features and their compiled kernels;
+* :mod:`~fokkerplanck.gan.calibrator`: the calibrator (discriminator, eq. 20-21) and the velocity
+  field it gives (eq. 20/22), used by ``fp.particles.simulate(velocity="discriminator")``;
+* :mod:`~fokkerplanck.gan.generators`: the generator and the fitting step (eq. 23, point-wise or
+  set-wise, Section 3.3; Proposition 8);
+* :mod:`~fokkerplanck.gan.navigators`: Algorithm 1, parametric and nonparametric.
+
+The public names of all four are re-exported here.
+"""
+
+from .calibrator import CalibratedVelocity, Calibrator, discriminator_velocity, scott_bandwidth
+from .features import RandomFourierFeatures
+from .generators import RandomFeatureGenerator, fit_generator, generator_loss, match
+from .navigators import NonparametricNavigator, ParametricNavigator
+
+__all__ = ["RandomFourierFeatures", "Calibrator", "CalibratedVelocity", "discriminator_velocity", "scott_bandwidth",
+           "RandomFeatureGenerator", "fit_generator", "match", "generator_loss",
+           "ParametricNavigator", "NonparametricNavigator"]
