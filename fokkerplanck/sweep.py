@@ -19,12 +19,14 @@ A sweep is described by a spec (a TOML file, or the same structure as a dict)::
 Each case calls ``function(**fixed, **combination)``, which returns a dict (one row of the
 table) or a list of dicts (several rows), with scalar values. Run it with::
 
-    python -m fokkerplanck.sweep SPEC.toml [--scheduler ADDRESS] [--out DIR]
+    fokkerplanck sweep SPEC.toml [--scheduler ADDRESS] [--out DIR]
+
+(``python -m fokkerplanck.sweep SPEC.toml ...`` is the same command)
 
 or :func:`run_sweep` from Python. The cases run as tasks on a ``dask.distributed`` cluster: a
 :class:`~distributed.LocalCluster` by default, or an existing cluster given by its scheduler
-address. As each case finishes, its rows are written to ``OUT/cases/<key>.json`` (a temporary
-file, then :func:`os.replace`, so a file is either complete or absent) where ``key`` is a hash
+address. As each case finishes, its rows are written to ``OUT/cases/<key>.json`` (atomically,
+by :mod:`fokkerplanck.io.atomic`, so a file is either complete or absent) where ``key`` is a hash
 of the study and the case's parameters. A rerun skips the cases whose file exists, so an
 interrupted sweep loses only the cases in flight, and extending a grid computes only the new
 cases. At the end all rows are collected into one tidy table ``OUT/<name>.csv``: one column per
@@ -33,13 +35,13 @@ parameter, then the study's result columns, one row per returned dict.
 With ``--scheduler`` the results are written by this (client) process, so the workers need no
 shared file system; a study given as a file is uploaded to the workers.
 
-Reading TOML needs Python >= 3.11 (:mod:`tomllib`) or the ``tomli`` package; on Python 3.10
-without it, pass the spec as a dict to :func:`run_sweep`.
+The spec is read by the package's one TOML reader (:mod:`fokkerplanck.io.toml`): errors name the
+file and the key. Reading TOML needs Python >= 3.11 (:mod:`tomllib`) or the ``tomli`` package; on
+Python 3.10 without it, pass the spec as a dict to :func:`run_sweep`.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import importlib
@@ -47,23 +49,16 @@ import importlib.util
 import itertools
 import json
 import math
-import os
 import sys
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    try:
-        import tomli as _toml
-    except ModuleNotFoundError:
-        _toml = None
+from .io import toml
+from .io.atomic import write_text
 
-__all__ = ["SweepSpec", "SweepResult", "load_spec", "expand_cases", "case_key", "run_sweep", "main"]
+__all__ = ["SweepSpec", "SweepResult", "SweepSpecError", "load_spec", "expand_cases", "case_key", "run_sweep"]
 
 _SPEC_KEYS = {"name", "study", "description", "fixed", "parameters", "grid", "out"}
 
@@ -71,6 +66,11 @@ _SPEC_KEYS = {"name", "study", "description", "fixed", "parameters", "grid", "ou
 # --------------------------------------------------------------------------------------------
 # Specs
 # --------------------------------------------------------------------------------------------
+
+
+class SweepSpecError(toml.TomlError):
+    """A sweep spec that is missing, not valid TOML, or has a missing or malformed key."""
+
 
 @dataclass
 class SweepSpec:
@@ -164,43 +164,43 @@ def case_key(study: str, params: dict) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
-def _parse_spec(data: dict, base_dir: Path) -> SweepSpec:
+def _parse_spec(data: dict, base_dir: Path, source: str = "<sweep spec>") -> SweepSpec:
     if not isinstance(data, dict):
-        raise ValueError(f"a sweep spec must be a table (dict), got {type(data).__name__}.")
-    unknown = set(data) - _SPEC_KEYS
-    if unknown:
-        raise ValueError(f"unknown keys in the sweep spec: {sorted(unknown)}; allowed: {sorted(_SPEC_KEYS)}.")
-    study = data.get("study")
+        raise SweepSpecError(f"a sweep spec must be a table (dict), got {type(data).__name__}.")
+    top = toml.Table(data, "", source, _SPEC_KEYS, SweepSpecError, "sweep spec")
+    study = top.raw("study", None)
     if not isinstance(study, str) or ":" not in study:
-        raise ValueError("the sweep spec needs study = \"path/to/file.py:function\" or "
-                         f"\"package.module:function\", got {study!r}.")
+        raise top.error("study", "the sweep spec needs study = \"path/to/file.py:function\" or "
+                                 f"\"package.module:function\", got {study!r}.")
     target, func = study.rsplit(":", 1)
     if target.endswith(".py"):
         path = Path(target)
         if not path.is_absolute():
             path = (base_dir / path).resolve()
         study = f"{path}:{func}"
-    name = data.get("name") or func
+    name = top.raw("name", None) or func
     if not isinstance(name, str) or not name or any(c in name for c in "/\\"):
-        raise ValueError(f"name must be a non-empty string without slashes, got {name!r}.")
+        raise top.error("name", f"must be a non-empty string without slashes, got {name!r}.")
     grids = []
-    if "parameters" in data:
-        grids.append(data["parameters"])
-    grid = data.get("grid", [])
+    if top.has("parameters"):
+        grids.append(top.table("parameters"))
+    grid = top.raw("grid", [])
     if isinstance(grid, dict):
         grid = [grid]
     if not isinstance(grid, list):
-        raise ValueError("grid must be an array of tables ([[grid]] in TOML).")
+        raise top.error("grid", "must be an array of tables ([[grid]] in TOML).")
     grids += grid
-    cases, names = expand_cases(data.get("fixed"), grids)
-    out = data.get("out")
+    out = top.raw("out", None)
     if out is not None:
         out = Path(out)
         out = out if out.is_absolute() else (base_dir / out)
-    spec = SweepSpec(name=name, study=study, cases=cases, parameter_names=names, base_dir=base_dir, out=out,
-                     description=str(data.get("description", "")))
-    _resolve_study(spec.study)  # fail now, before any work, if the function cannot be found
-    return spec
+    try:
+        cases, names = expand_cases(top.table("fixed", default=None), grids)
+        _resolve_study(study)  # fail now, before any work, if the function cannot be found
+    except ValueError as exc:
+        raise SweepSpecError(f"{source}: {exc}") from None
+    return SweepSpec(name=name, study=study, cases=cases, parameter_names=names, base_dir=base_dir, out=out,
+                     description=str(top.raw("description", "")))
 
 
 def load_spec(spec) -> SweepSpec:
@@ -208,27 +208,17 @@ def load_spec(spec) -> SweepSpec:
 
     Raises
     ------
-    ValueError
-        Malformed spec, unknown keys, empty parameter lists, or a study that cannot be imported.
-    RuntimeError
-        A TOML file on Python 3.10 without ``tomli``.
+    SweepSpecError (a ValueError)
+        Missing or malformed file, unknown keys, empty parameter lists, a study that cannot be
+        imported, or a TOML file on Python 3.10 without ``tomli``; the message names the file and key.
     """
     if isinstance(spec, SweepSpec):
         return spec
     if isinstance(spec, dict):
         return _parse_spec(spec, Path.cwd())
     path = Path(spec)
-    if not path.is_file():
-        raise ValueError(f"sweep spec file {str(path)!r} does not exist.")
-    if _toml is None:  # pragma: no cover - Python 3.10 only
-        raise RuntimeError("reading a TOML sweep spec needs Python >= 3.11 (tomllib) or the tomli package "
-                           "(pip install tomli); alternatively pass the spec as a dict to run_sweep().")
-    with open(path, "rb") as fh:
-        try:
-            data = _toml.load(fh)
-        except Exception as exc:  # tomllib.TOMLDecodeError
-            raise ValueError(f"{path}: not valid TOML: {exc}") from None
-    return _parse_spec(data, path.resolve().parent)
+    data, _ = toml.load(path, "sweep spec", SweepSpecError)
+    return _parse_spec(data, path.resolve().parent, str(path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,23 +298,6 @@ def _execute(study: str, params: dict):
 # --------------------------------------------------------------------------------------------
 # Files
 # --------------------------------------------------------------------------------------------
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then :func:`os.replace` it: readers
-    (and a rerun after a crash) see either the old file or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        with open(tmp, "x", newline="") as fh:  # mode from the umask, like any other file
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
-
 
 def _json_default(o):
     return _scalar(o)
@@ -490,7 +463,7 @@ def run_sweep(spec, out=None, *, scheduler: str | None = None, client=None, n_wo
                     rows, seconds = fut.result()
                     rec = {"key": key, "study": _study_label(spec.study), "params": params, "rows": rows,
                            "seconds": seconds, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
-                    _atomic_write(cases_dir / f"{key}.json", json.dumps(rec, default=_json_default, indent=1))
+                    write_text(cases_dir / f"{key}.json", json.dumps(rec, default=_json_default, indent=1))
                     stale = failed_dir / f"{key}.json"
                     if stale.exists():
                         stale.unlink()
@@ -499,7 +472,7 @@ def run_sweep(spec, out=None, *, scheduler: str | None = None, client=None, n_wo
                     exc = fut.exception()
                     tb = "".join(traceback.format_exception(type(exc), exc, fut.traceback()))
                     failures[key] = tb
-                    _atomic_write(failed_dir / f"{key}.json", json.dumps({"key": key, "params": params,
+                    write_text(failed_dir / f"{key}.json", json.dumps({"key": key, "params": params,
                                                                           "error": tb}, indent=1))
                 if bar is not None:
                     bar.update(1)
@@ -515,42 +488,14 @@ def run_sweep(spec, out=None, *, scheduler: str | None = None, client=None, n_wo
                     cluster.close()
     ordered = [records[k] for k in keys if k in records]
     csv_path = out / f"{spec.name}.csv"
-    _atomic_write(csv_path, _csv_text(spec, ordered))
+    write_text(csv_path, _csv_text(spec, ordered))
     rows = [{"case": r["key"], **r["params"], **row} for r in ordered for row in r["rows"]]
     return SweepResult(rows=rows, csv_path=csv_path, out=out, n_cases=len(keys),
                        n_computed=len(todo) - len(failures), n_skipped=n_skipped, n_failed=len(failures),
                        failures=failures)
 
 
-def main(argv=None) -> int:
-    """Command line: ``python -m fokkerplanck.sweep SPEC.toml [--scheduler ADDRESS] [--out DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m fokkerplanck.sweep",
-                                     description="Run a parameter sweep on Dask, one task per case; "
-                                                 "finished cases are skipped on a rerun.")
-    parser.add_argument("spec", help="sweep spec (TOML)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler "
-                        "(default: start a LocalCluster)")
-    parser.add_argument("--out", metavar="DIR", help="output directory (default: spec's out, or "
-                        "<spec dir>/results/<name>)")
-    parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
-    parser.add_argument("--processes", action="store_true", help="LocalCluster worker processes instead of threads")
-    parser.add_argument("--recompute", action="store_true", help="recompute finished cases")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    try:
-        result = run_sweep(args.spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
-                           processes=args.processes, progress=not args.no_progress, recompute=args.recompute)
-    except (ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"{result.n_cases} cases: {result.n_computed} computed, {result.n_skipped} already done, "
-          f"{result.n_failed} failed; {len(result.rows)} rows in {result.csv_path}")
-    for key, tb in result.failures.items():
-        print(f"--- case {key} failed:\n{tb}", file=sys.stderr)
-    return 1 if result.n_failed else 0
+if __name__ == "__main__":  # pragma: no cover - ``python -m fokkerplanck.sweep``: ``fokkerplanck sweep``
+    from fokkerplanck.cli import main as _main  # the importable module's functions run (picklable)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    from fokkerplanck.sweep import main as _main  # run the importable module's functions (picklable)
-
-    sys.exit(_main())
+    sys.exit(_main(["sweep", *sys.argv[1:]]))

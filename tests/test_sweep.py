@@ -1,6 +1,8 @@
 """Tests of the sweep runner: a real (small) LocalCluster, per-case files, skipping finished cases."""
 
 import json
+import runpy
+import sys
 import textwrap
 from pathlib import Path
 
@@ -104,15 +106,31 @@ def test_failed_cases_are_reported_and_retried(client, study_dir):
     assert (res2.n_computed, res2.n_skipped, res2.n_failed) == (0, 2, 1)  # only the failed case is retried
 
 
-def test_command_line_with_scheduler_address(client, study_dir, capsys):
+@pytest.mark.filterwarnings("ignore:'fokkerplanck.sweep' found in sys.modules:RuntimeWarning")  # runpy
+def test_command_line_with_scheduler_address(client, study_dir, capsys, monkeypatch):
+    from fokkerplanck import cli
+
     spec = _write_spec(study_dir, variances="[1.0]", ns="[100, 150]")
     out = study_dir / "cli"
-    rc = sweep.main([str(spec), "--scheduler", client.scheduler.address, "--out", str(out), "--no-progress"])
+    rc = cli.main(["sweep", str(spec), "--scheduler", client.scheduler.address, "--out", str(out), "--no-progress"])
     assert rc == 0
     assert "2 cases: 2 computed" in capsys.readouterr().out
     assert len((out / "gap.csv").read_text().splitlines()) == 3
     record = json.loads(next((out / "cases").iterdir()).read_text())
     assert record["params"]["variance"] == 1.0 and len(record["rows"]) == 1
+    # `python -m fokkerplanck.sweep SPEC.toml ...` is the same command
+    monkeypatch.setattr(sys, "argv", ["python -m fokkerplanck.sweep", str(spec), "--scheduler",
+                                      client.scheduler.address, "--out", str(out), "--no-progress"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("fokkerplanck.sweep", run_name="__main__")
+    assert exc.value.code == 0 and "2 cases: 0 computed, 2 already done" in capsys.readouterr().out
+    # a failed case: exit code 1, its traceback on stderr
+    bad = {"name": "fails", "study": f"{(study_dir / 'study.py').as_posix()}:fails", "parameters": {"x": [2]}}
+    (study_dir / "fails.toml").write_text(f'name = "fails"\nstudy = "{bad["study"]}"\n[parameters]\nx = [2]\n')
+    rc = cli.main(["sweep", str(study_dir / "fails.toml"), "--scheduler", client.scheduler.address,
+                   "--out", str(study_dir / "f"), "--no-progress"])
+    captured = capsys.readouterr()
+    assert rc == 1 and "1 failed" in captured.out and "case x=2 is broken" in captured.err
 
 
 def test_case_key_and_expansion():
@@ -129,7 +147,7 @@ def test_case_key_and_expansion():
 
 def test_spec_errors_are_clear(study_dir):
     base = {"name": "s", "study": f"{(study_dir / 'study.py').as_posix()}:gap"}
-    with pytest.raises(ValueError, match="unknown keys"):
+    with pytest.raises(sweep.SweepSpecError, match="paramters: unknown key; the sweep spec accepts"):
         sweep.load_spec({**base, "paramters": {"a": [1]}})
     with pytest.raises(ValueError, match="non-empty list"):
         sweep.load_spec({**base, "parameters": {"a": []}})
@@ -139,9 +157,13 @@ def test_spec_errors_are_clear(study_dir):
         sweep.load_spec({**base, "study": f"{(study_dir / 'study.py').as_posix()}:nope"})
     with pytest.raises(ValueError, match="needs study"):
         sweep.load_spec({"name": "s"})
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ValueError, match="sweep spec not found"):
         sweep.load_spec(str(study_dir / "missing.toml"))
     bad = study_dir / "bad.toml"
     bad.write_text("name = [unclosed")
-    with pytest.raises(ValueError, match="not valid TOML"):
+    with pytest.raises(ValueError, match="bad.toml: not valid TOML"):
         sweep.load_spec(bad)
+    bad.write_text(f'study = "{base["study"]}"\nname = "a/b"\n')
+    with pytest.raises(sweep.SweepSpecError, match="bad.toml: name: must be a non-empty string without slashes"):
+        sweep.load_spec(bad)
+    assert issubclass(sweep.SweepSpecError, ValueError)

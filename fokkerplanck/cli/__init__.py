@@ -1,4 +1,151 @@
-"""The command line (``fokkerplanck`` / ``python -m fokkerplanck``)."""
+"""The command line: ``fokkerplanck demo | run | info | plot | sweep`` (also ``python -m fokkerplanck``).
 
-from .commands import *  # noqa: F401,F403
-from .commands import __all__  # noqa: F401
+This module only parses arguments and dispatches; the work is done by
+
+- :mod:`fokkerplanck.cli.runner`: :func:`~fokkerplanck.cli.runner.run`, a run file's whole run
+  (solve, particles, table, results file, checkpoints, figures);
+- :mod:`fokkerplanck.cli.demos`: :func:`~fokkerplanck.cli.demos.demo` and its run file ``DEMO_RUN``;
+- :mod:`fokkerplanck.cli.report`: the diagnostics table, the figures, ``info`` and ``plot``;
+- :mod:`fokkerplanck.io.runfile`: reading and checking run files;
+- :mod:`fokkerplanck.sweep`: parameter sweeps on Dask.
+
+Exit codes: 0 done, 1 the solver (or a sweep case) failed, 2 a usage error (a bad run file or
+sweep spec, a missing file: one line on stderr), 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..densities import SampleKDE
+from ..io.runfile import RunFileError, RunSpec, parse_run, read_run_file
+from ..io.toml import TomlError
+from .demos import DEMO_RUN, demo
+from .runner import Interrupted, run
+
+__all__ = ["main", "read_run_file", "parse_run", "RunSpec", "RunFileError", "Interrupted", "SampleKDE", "run", "demo",
+           "DEMO_RUN", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _workers(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def _parser():
+    from .. import __version__
+
+    p = argparse.ArgumentParser(prog="fokkerplanck", description="Numerics for 'GANs as Gradient Flows that "
+                                "Converge': the Jensen-Shannon gradient flow (nonlinear Fokker-Planck equation).")
+    p.add_argument("--version", action="version", version=f"fokkerplanck {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    d = sub.add_parser("demo", help="1-D flow toward a two-mode target with particles; table, figures, GIF")
+    d.add_argument("--out", default="fokkerplanck-out", help="output directory (default ./fokkerplanck-out)")
+    d.add_argument("--quiet", "-q", action="store_true", help="no table, no progress bar")
+    d.add_argument("--no-particles", action="store_true", help="grid solution only")
+    d.set_defaults(handler=_demo)
+    r = sub.add_parser("run", help="a run described in a TOML file (see examples/)")
+    r.add_argument("runfiles", metavar="RUN.toml", nargs="+", help="one or more run files, run in turn")
+    r.add_argument("--out", default=None, help="output directory (default: [output] directory of the run file; "
+                   "with several run files, one subdirectory per run file)")
+    r.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output directory")
+    r.add_argument("--quiet", "-q", action="store_true", help="no table, no progress bar")
+    r.add_argument("--no-figures", action="store_true", help="results file only")
+    r.set_defaults(handler=_run)
+    i = sub.add_parser("info", help="summary of a results file (.h5)")
+    i.add_argument("results", metavar="RESULTS.h5")
+    i.set_defaults(handler=_info)
+    pl = sub.add_parser("plot", help="figures (and GIF) from a results file")
+    pl.add_argument("results", metavar="RESULTS.h5")
+    pl.add_argument("--out", default=None, help="output directory (default: next to the results file)")
+    pl.add_argument("--no-animation", action="store_true")
+    pl.set_defaults(handler=_plot)
+    s = sub.add_parser("sweep", help="a parameter sweep on Dask, one task per case (finished cases are skipped "
+                       "on a rerun)", description="Run a parameter sweep on Dask, one task per case; "
+                       "finished cases are skipped on a rerun.")
+    s.add_argument("spec", metavar="SPEC.toml", help="sweep spec (TOML)")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler "
+                   "(default: start a LocalCluster)")
+    s.add_argument("--out", metavar="DIR", help="output directory (default: spec's out, or "
+                   "<spec dir>/results/<name>)")
+    s.add_argument("--workers", type=_workers, default=2, help="LocalCluster workers (default 2)")
+    s.add_argument("--processes", action="store_true", help="LocalCluster worker processes instead of threads")
+    s.add_argument("--recompute", action="store_true", help="recompute finished cases")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(handler=_sweep)
+    return p
+
+
+def _demo(args):
+    demo(out_dir=args.out, quiet=args.quiet, particles=not args.no_particles)
+
+
+def _run(args):
+    specs = [read_run_file(f) for f in args.runfiles]  # check every file before running any
+    names = [s.name for s in specs]
+    if args.out is not None and len(set(names)) < len(names):
+        raise RunFileError("run files with the same name would overwrite each other's results in --out")
+    for spec in specs:
+        out_dir = None if args.out is None or len(specs) == 1 else Path(args.out) / spec.name
+        run(spec, out_dir=out_dir if out_dir is not None else args.out, resume=args.resume,
+            quiet=args.quiet, figures=False if args.no_figures else None)
+
+
+def _info(args):
+    from .report import info
+
+    info(args.results, sys.stdout)
+
+
+def _plot(args):
+    from .report import plot_saved
+
+    plot_saved(args.results, args.out, not args.no_animation, sys.stdout)
+
+
+def _sweep(args):
+    from ..sweep import run_sweep
+    from .report import sweep_summary
+
+    result = run_sweep(args.spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                       processes=args.processes, progress=not args.no_progress, recompute=args.recompute)
+    sweep_summary(result, sys.stdout, sys.stderr)
+    return EXIT_FAILED if result.n_failed else EXIT_OK
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``fokkerplanck`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        print("\nStart with:  fokkerplanck demo", file=sys.stdout)
+        return EXIT_OK
+    from ..solution import ConvergenceError
+
+    try:
+        return args.handler(args) or EXIT_OK
+    except (TomlError, FileNotFoundError) as exc:  # a bad run file or sweep spec, a missing file
+        print(f"fokkerplanck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConvergenceError as exc:
+        print(f"fokkerplanck: the solver failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ValueError as exc:
+        print(f"fokkerplanck: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Interrupted as exc:
+        print(f"fokkerplanck: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("fokkerplanck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

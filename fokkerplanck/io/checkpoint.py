@@ -3,7 +3,7 @@
 :class:`Checkpoint` is a :class:`~fokkerplanck.trackers.Tracker` with ``wants_state = True``: after
 accepted steps the solver hands it the live :class:`~fokkerplanck.solver.RunState` and, every
 ``every_seconds`` of wall-clock time (or every ``every_steps`` steps), it writes the state to an
-HDF5 file through a temporary file and :func:`os.replace`, so the checkpoint on disk is always a
+HDF5 file through the atomic writer (:mod:`fokkerplanck.io.atomic`), so the checkpoint on disk is always a
 complete one. :func:`load_state` reads it back and ``fp.solve(..., resume=state)`` continues the run
 with results identical, bit for bit, to an uninterrupted run (the state holds the iterate, the
 step-size controller's memory, the history and the saved frames).
@@ -31,8 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import _json, _read_array, _read_json, atomic_h5, open_hdf5
+from .._validation import positive_int
 from ..trackers import Tracker
+from .atomic import atomic_h5
+from .results import _json, _read_array, _read_json, open_hdf5
 
 __all__ = ["Checkpoint", "save_state", "load_state", "CHECKPOINT_FORMAT"]
 
@@ -131,9 +133,8 @@ class Checkpoint(Tracker):
     def __init__(self, path, every_seconds: float = 60.0, every_steps: int | None = None, fingerprint: str = ""):
         if not (isinstance(every_seconds, (int, float)) and every_seconds > 0):
             raise ValueError(f"every_seconds must be a positive number (math.inf to disable), got {every_seconds!r}.")
-        if every_steps is not None and (isinstance(every_steps, bool) or not isinstance(every_steps, int)
-                                        or every_steps < 1):
-            raise ValueError(f"every_steps must be a positive integer or None, got {every_steps!r}.")
+        if every_steps is not None:
+            every_steps = positive_int("every_steps", every_steps)
         self.path = Path(path)
         self.every_seconds = float(every_seconds)
         self.every_steps = every_steps

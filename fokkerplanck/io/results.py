@@ -7,7 +7,8 @@ A results file holds everything needed to look at a run again, or to redo it:
   the per-step ``history`` (one dataset per diagnostic), the scalar metadata (divergence, beta,
   status, counters, ...) and the solver ``options``;
 - the grid as ``lower``/``upper``/``shape`` (the :class:`~fokkerplanck.Grid` is rebuilt from them);
-- particle snapshots (times and positions), if the run had particles.
+- the particles (an :class:`~fokkerplanck.particles.Ensemble`: times, positions and how they
+  moved), if the run had particles.
 
 Layout (HDF5 groups, datasets and attributes; dicts are stored as JSON strings)::
 
@@ -18,12 +19,15 @@ Layout (HDF5 groups, datasets and attributes; dicts are stored as JSON strings):
     /solution        datasets t (n_saved,), u (n_saved, *shape), target (*shape)
                      attrs: metadata (JSON: divergence, beta, status, counters, ...), options (JSON)
     /solution/history/<name>   one 1-D dataset per diagnostic (t, dt, mass, jsd, l1, ...)
-    /particles       datasets t (n_snap,), positions (n_snap, n, d); attrs: metadata (JSON)
+    /particles       datasets t (n_snap,), positions (n_snap, n, d); attrs: metadata (JSON: the
+                     Ensemble's other fields: velocity, method, n, seed, dt, counters, options, ...)
+    /particles/grid  attrs: lower, upper, shape (optional: the particles' reflecting box)
 
 Loading reads plain numeric datasets and UTF-8 strings only: no pickle, no object arrays (h5py
 cannot even store Python objects without an explicit opt-in, and :func:`load` rejects any dataset
 whose dtype is not a number). Files are written to a temporary file in the target directory and
-moved into place with :func:`os.replace`, so a crash never leaves a half-written results file.
+moved into place with :func:`os.replace` (:mod:`fokkerplanck.io.atomic`), so a crash never leaves a
+half-written results file.
 
 Examples
 --------
@@ -39,42 +43,23 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
-import os
-import tempfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["save", "load", "load_run", "SavedRun", "ParticleSnapshots", "solutions_equal", "read_samples",
-           "atomic_h5", "FORMAT", "FORMAT_VERSION"]
+from .._validation import as_samples
+from .atomic import atomic_h5
+
+__all__ = ["save", "load", "load_run", "SavedRun", "solutions_equal", "read_samples", "open_hdf5", "FORMAT",
+           "FORMAT_VERSION"]
 
 FORMAT = "fokkerplanck.solution"
 FORMAT_VERSION = 1
 _SCALAR_FIELDS = ("divergence", "beta", "target_mass_outside", "initial_mass_outside", "status", "message",
                   "n_steps", "n_rejected", "n_newton", "n_linear")
-
-
-@dataclass
-class ParticleSnapshots:
-    """Particle positions saved with a run.
-
-    Attributes
-    ----------
-    t : ndarray, shape (n_snap,)
-        Snapshot times.
-    positions : ndarray, shape (n_snap, n, d)
-        Positions of the ``n`` particles at each snapshot time.
-    metadata : dict
-        How they were computed (velocity mode, integrator, seed, ...).
-    """
-
-    t: np.ndarray
-    positions: np.ndarray
-    metadata: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -85,43 +70,12 @@ class SavedRun:
     run_file: str | None
     version: str
     created: str
-    particles: ParticleSnapshots | None
+    particles: object  # a fokkerplanck.particles.Ensemble, or None
     metadata: dict
 
 
 # ---------------------------------------------------------------------------------------------
 # writing
-
-
-@contextlib.contextmanager
-def atomic_h5(path):
-    """Open a new HDF5 file for writing that appears at ``path`` only once it is complete.
-
-    The file is written under a temporary name in the same directory and renamed with
-    :func:`os.replace` (atomic on POSIX and Windows) when the ``with`` block ends without error;
-    on error the temporary file is removed and ``path`` is left untouched.
-    """
-    import h5py
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            yield f
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _json(obj) -> str:
@@ -146,13 +100,47 @@ def _write_array(group, name, values, compress=False):
     group.create_dataset(name, data=values, **kw)
 
 
+def _jsonable(value):
+    """``value`` for a JSON attribute, lenient: objects JSON cannot hold become their ``repr``."""
+    return json.loads(json.dumps(value, default=lambda o: o.item() if isinstance(o, np.generic) else
+                                 o.tolist() if isinstance(o, np.ndarray) else repr(o)))
+
+
+def _write_grid(group, grid):
+    group.attrs["lower"] = np.asarray(grid.lower, dtype=float)
+    group.attrs["upper"] = np.asarray(grid.upper, dtype=float)
+    group.attrs["shape"] = np.asarray(grid.shape, dtype=np.int64)
+
+
+def _read_grid(group):
+    from ..grid import Grid
+
+    return Grid(lower=np.asarray(group.attrs["lower"], dtype=float),
+                upper=np.asarray(group.attrs["upper"], dtype=float),
+                shape=[int(s) for s in group.attrs["shape"]])
+
+
+_ARRAY_FIELDS = ("t", "positions", "grid", "domain")  # stored as datasets / a group, not in the JSON metadata
+
+
 def _write_particles(f, particles):
+    """``/particles``: datasets ``t`` and ``positions``, the other fields of an :class:`Ensemble` as
+    JSON in the ``metadata`` attribute, its ``grid`` (the reflecting box, if any) as a subgroup. A
+    dict ``t``, ``positions``, ``metadata`` is written as given."""
+    import dataclasses
+
+    box = None
     if isinstance(particles, dict):
         t, positions = particles["t"], particles["positions"]
         meta = dict(particles.get("metadata", {}))
     else:
         t, positions = particles.t, particles.positions
-        meta = dict(getattr(particles, "metadata", None) or {})
+        names = [f_.name for f_ in dataclasses.fields(particles)] if dataclasses.is_dataclass(particles) else []
+        box = next((getattr(particles, k) for k in ("grid", "domain") if k in names), None)
+        meta = {name: getattr(particles, name) for name in names if name not in _ARRAY_FIELDS}
+        if "seed" in meta and not (meta["seed"] is None or isinstance(meta["seed"], (int, np.integer))):
+            meta["seed"] = None  # a Generator: its state is not kept
+        meta = _jsonable(meta)
     t = np.asarray(t, dtype=float).ravel()
     positions = np.asarray(positions, dtype=float)
     if positions.ndim != 3 or positions.shape[0] != t.size:
@@ -162,6 +150,44 @@ def _write_particles(f, particles):
     _write_array(g, "t", t)
     _write_array(g, "positions", positions, compress=True)
     g.attrs["metadata"] = _json(meta)
+    if box is not None:
+        _write_grid(g.create_group("grid"), box)
+
+
+def _ensemble_from(t, positions, meta, box):
+    """An :class:`~fokkerplanck.particles.Ensemble` from what :func:`_write_particles` stored.
+
+    Fields the file lacks get neutral values (files from before the ensemble was stored whole hold
+    only how the particles were computed); keys that are not fields go to ``options``. Counters are
+    given flat or as the ``counters`` dict, whichever the class takes."""
+    import dataclasses
+
+    from ..particles import Ensemble
+
+    init = {f_.name: f_ for f_ in dataclasses.fields(Ensemble) if f_.init}
+    fallback = dict(velocity="unknown", method="", n=int(positions.shape[1]), seed=None, dt=float("nan"),
+                    divergence=None, sampling="")
+    kwargs, extra = dict(t=t, positions=positions), {}
+    for key in ("grid", "domain"):  # the box's field: ``grid`` (``domain`` before)
+        if key in init:
+            kwargs[key] = box
+            break
+    for key, value in meta.items():
+        if key in init and key not in _ARRAY_FIELDS:
+            kwargs[key] = value
+        elif key == "counters" and isinstance(value, dict):  # stored as a dict, the class has flat counters
+            kwargs.update({k: v for k, v in value.items() if k in init})
+        else:
+            extra[key] = value
+    if "counters" in init and "counters" not in kwargs:  # stored flat, the class keeps a dict
+        names = ("n_steps", "n_field_evaluations", "n_reflections", "wall_time", "cpu_time")
+        kwargs["counters"] = {k: extra.pop(k) for k in names if k in extra}
+    if extra:
+        kwargs["options"] = {**dict(kwargs.get("options") or {}), **extra}
+    for name, f_ in init.items():
+        if name not in kwargs and f_.default is dataclasses.MISSING and f_.default_factory is dataclasses.MISSING:
+            kwargs[name] = fallback.get(name)
+    return Ensemble(**kwargs)
 
 
 def save(path, solution, *, run_file: str | None = None, particles=None, metadata: dict | None = None) -> Path:
@@ -174,9 +200,11 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
     solution : Solution
     run_file : str, optional
         Text of the run file the solution came from (stored verbatim).
-    particles : object with ``t`` and ``positions`` (n_snap, n, d), or dict, optional
-        Particle snapshots, e.g. the result of :func:`fokkerplanck.particles.simulate`; a dict may
-        also carry ``metadata``.
+    particles : Ensemble or dict, optional
+        Particles moved beside the flow: the :class:`~fokkerplanck.particles.Ensemble` returned by
+        :func:`fokkerplanck.particles.simulate` (all its fields are stored, and :func:`load_run`
+        returns an ``Ensemble``), or a dict with ``t``, ``positions`` (n_snap, n, d) and optionally
+        ``metadata`` (a dict, stored as the ensemble's fields).
     metadata : dict, optional
         Anything else worth keeping (JSON-serialisable: numbers, strings, lists, dicts).
 
@@ -203,10 +231,7 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
         f.attrs["metadata"] = _json(metadata or {})
         if run_file is not None:
             f.create_dataset("run_file", data=run_file, dtype=_string_dtype())
-        g = f.create_group("grid")
-        g.attrs["lower"] = np.asarray(grid.lower, dtype=float)
-        g.attrs["upper"] = np.asarray(grid.upper, dtype=float)
-        g.attrs["shape"] = np.asarray(grid.shape, dtype=np.int64)
+        _write_grid(f.create_group("grid"), grid)
         s = f.create_group("solution")
         _write_array(s, "t", solution.t)
         _write_array(s, "u", solution.u, compress=True)
@@ -283,12 +308,9 @@ def _open(path):
 
 
 def _solution_from(f, where):
-    from ..grid import Grid
     from ..solution import Solution
 
-    g = f["grid"]
-    grid = Grid(lower=np.asarray(g.attrs["lower"], dtype=float), upper=np.asarray(g.attrs["upper"], dtype=float),
-                shape=[int(s) for s in g.attrs["shape"]])
+    grid = _read_grid(f["grid"])
     s = f["solution"]
     meta = _read_json(s.attrs, "metadata", where)
     options = _read_json(s.attrs, "options", where)
@@ -324,8 +346,9 @@ def load_run(path) -> SavedRun:
         particles = None
         if "particles" in f:
             p = f["particles"]
-            particles = ParticleSnapshots(t=_read_array(p, "t", where), positions=_read_array(p, "positions", where),
-                                          metadata=_read_json(p.attrs, "metadata", where))
+            particles = _ensemble_from(_read_array(p, "t", where), _read_array(p, "positions", where),
+                                       _read_json(p.attrs, "metadata", where),
+                                       _read_grid(p["grid"]) if "grid" in p else None)
         return SavedRun(solution=solution, run_file=run_file, version=str(f.attrs.get("fokkerplanck_version", "")),
                         created=str(f.attrs.get("created", "")), particles=particles,
                         metadata=_read_json(f.attrs, "metadata", where))
@@ -406,13 +429,7 @@ def read_samples(path) -> np.ndarray:
             raise ValueError(f"{path}: cannot read as comma-separated numbers ({exc}).") from None
     else:
         raise ValueError(f"{path}: samples must be a .npy or .csv file, got {suffix or 'no extension'!r}.")
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise ValueError(f"{path}: samples must be an (n, d) array, got shape {x.shape}.")
+    x = as_samples(x, name=str(path))  # (n, d), finite
     if x.shape[0] < 2:
         raise ValueError(f"{path}: need at least two samples, got {x.shape[0]}.")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{path}: samples contain non-finite values.")
     return x

@@ -1,17 +1,20 @@
-"""Saved results (HDF5) and checkpoints: exact round trips, atomic writes, no unpickling, exact resume."""
+"""Results files (:mod:`fokkerplanck.io.results`): exact round trips, particles as an Ensemble,
+atomic writes, no unpickling, and files written by earlier versions stay readable."""
 
 import os
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
 import fokkerplanck as fp
-from fokkerplanck.io.checkpoint import Checkpoint, load_state, save_state
 from fokkerplanck.io import load, load_run, read_samples, save, solutions_equal
+from fokkerplanck.particles import Ensemble
 
 TARGET = fp.GaussianMixture([0.5, 0.5], [[-1.5], [1.5]], [[[0.4]], [[0.4]]])
 INITIAL = fp.Gaussian([0.0], [[1.0]])
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +22,11 @@ def grid1():
     return fp.Grid([-6.0], [6.0], [120])
 
 
+
 @pytest.fixture(scope="module")
 def sol_fixed(grid1):
     return fp.solve(TARGET, INITIAL, grid1, 0.5, dt=0.05, t_eval=[0.0, 0.2, 0.5])
+
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +35,7 @@ def sol_2d():
     target = fp.Gaussian([0.0, 0.0], [[1.0, 0.2], [0.2, 0.8]])
     initial = fp.Gaussian([0.5, -0.3], [[0.5, 0.0], [0.0, 0.5]])
     return fp.solve(target, initial, grid, 0.3, dt="adaptive", t_eval=[0.0, 0.1, 0.3])
+
 
 
 def test_round_trip_is_exact(tmp_path, sol_fixed, sol_2d):
@@ -52,6 +58,7 @@ def test_round_trip_is_exact(tmp_path, sol_fixed, sol_2d):
     assert not solutions_equal(other, sol_fixed)
 
 
+
 def test_run_file_version_particles_and_metadata(tmp_path, sol_fixed, rng):
     positions = rng.normal(size=(3, 50, 1))
     text = "[grid]\nlower = [-6.0]  # comment, unicode: \u03c1_d\n"
@@ -61,12 +68,54 @@ def test_run_file_version_particles_and_metadata(tmp_path, sol_fixed, rng):
     saved = load_run(path)
     assert saved.run_file == text
     assert saved.version == fp.__version__
+    assert isinstance(saved.particles, Ensemble)
     assert np.array_equal(saved.particles.positions, positions)
     assert np.array_equal(saved.particles.t, [0.0, 0.2, 0.5])
-    assert saved.particles.metadata == {"velocity": "grid", "n": 50}
+    assert saved.particles.velocity == "grid" and saved.particles.n == 50
     assert saved.metadata == {"name": "r", "table": [{"t": 0.0, "jsd": 0.1}]}
     with pytest.raises(ValueError, match="n_snapshots"):
         save(tmp_path / "bad.h5", sol_fixed, particles=dict(t=[0.0], positions=positions))
+
+
+@pytest.mark.parametrize("velocity", ["grid", "kde"])
+def test_an_ensemble_is_saved_and_loaded_whole(tmp_path, sol_fixed, velocity):
+    kw = (dict(solution=fp.solve(TARGET, INITIAL, sol_fixed.grid, 0.5, dt=0.05, t_eval="steps"))
+          if velocity == "grid" else dict(velocity_options={"bandwidth": 0.3}, grid=sol_fixed.grid))
+    ens = fp.particles.simulate(TARGET, INITIAL, 0.5, 40, velocity=velocity, dt=0.05, seed=2,
+                                t_eval=[0.0, 0.2, 0.5], **kw)
+    back = load_run(save(tmp_path / "e.h5", sol_fixed, particles=ens)).particles
+    assert isinstance(back, Ensemble)
+    assert np.array_equal(back.t, ens.t) and np.array_equal(back.positions, ens.positions)
+    for name in ("velocity", "method", "n", "seed", "dt", "divergence", "sampling", "counters", "status",
+                 "message", "grid"):
+        assert getattr(back, name) == getattr(ens, name), name
+    assert back.grid == sol_fixed.grid and back.success
+    assert back.options["velocity_options"] == ens.options["velocity_options"]
+    assert back.options["t_eval"] == list(ens.options["t_eval"])
+    # a Generator seed is not stored (its state is not kept): loaded as None
+    ens = fp.particles.simulate(TARGET, INITIAL, 0.5, 10, velocity="kde", dt=0.05,
+                                seed=np.random.default_rng(1), t_eval=[0.0, 0.5])
+    assert load_run(save(tmp_path / "g.h5", sol_fixed, particles=ens)).particles.seed is None
+
+
+def test_a_file_written_by_the_previous_version_is_read(tmp_path):
+    # tests/io/data/format1.h5: written by `fokkerplanck run` before the particles were stored as an
+    # Ensemble (they were a ParticleSnapshots with the run file's [particles] table as metadata)
+    expected = np.load(DATA / "format1_expected.npz")
+    saved = load_run(DATA / "format1.h5")
+    sol = saved.solution
+    assert sol.status == 0 and sol.n_steps == 4 and sol.divergence == "jsd" and sol.grid.shape == (40,)
+    assert np.array_equal(sol.t, expected["t"]) and np.array_equal(sol.u, expected["u"])
+    assert np.array_equal(sol.target, expected["target"])
+    assert saved.run_file.startswith("[grid]") and saved.metadata["name"] == "format1"
+    ens = saved.particles
+    assert isinstance(ens, Ensemble)
+    assert np.array_equal(ens.t, expected["pt"]) and np.array_equal(ens.positions, expected["positions"])
+    assert (ens.velocity, ens.method, ens.n, ens.seed, ens.dt, ens.sampling) == ("grid", "rk4", 20, 0, 0.05, "iid")
+    assert ens.options["n_snapshots"] == 3  # keys that are not Ensemble fields are kept in options
+    # and it is written again, unchanged, in today's layout
+    again = load_run(save(tmp_path / "again.h5", sol, particles=ens))
+    assert solutions_equal(again.solution, sol) and np.array_equal(again.particles.positions, ens.positions)
 
 
 def test_write_is_atomic(tmp_path, sol_fixed):
@@ -80,6 +129,7 @@ def test_write_is_atomic(tmp_path, sol_fixed):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
 
 
 def test_loading_rejects_foreign_and_non_numeric_files(tmp_path, sol_fixed):
@@ -101,6 +151,7 @@ def test_loading_rejects_foreign_and_non_numeric_files(tmp_path, sol_fixed):
         load(path)
 
 
+
 def test_read_samples(tmp_path, rng):
     x = rng.normal(size=(40, 2))
     np.savetxt(tmp_path / "s.csv", x, delimiter=",", header="x,y", comments="")
@@ -115,57 +166,3 @@ def test_read_samples(tmp_path, rng):
         read_samples(tmp_path / "bad.csv")
     with pytest.raises(FileNotFoundError):
         read_samples(tmp_path / "none.csv")
-
-
-class _StopAfter(fp.Tracker):
-    """Simulates an interruption (Ctrl-C) after a given number of accepted steps."""
-
-    def __init__(self, n):
-        self.n, self.steps = n, 0
-
-    def update(self, t, v, record):
-        self.steps += 1
-        if self.steps >= self.n:
-            raise KeyboardInterrupt
-
-
-@pytest.mark.parametrize("dt", [0.05, "adaptive"])
-def test_resume_after_interruption_is_identical(tmp_path, grid1, dt):
-    kw = dict(dt=dt, t_eval=[0.0, 0.3, 1.0, 2.0])
-    full = fp.solve(TARGET, INITIAL, grid1, 2.0, **kw)
-    path = tmp_path / "c.h5"
-    ckpt = Checkpoint(path, every_steps=4, every_seconds=float("inf"), fingerprint="run-1")
-    with pytest.raises(KeyboardInterrupt):
-        fp.solve(TARGET, INITIAL, grid1, 2.0, trackers=[ckpt, _StopAfter(11)], **kw)
-    assert ckpt.n_written == 2 and path.exists()  # after steps 4 and 8; the run stopped at step 11
-    state = load_state(path, fingerprint="run-1")
-    assert state.counters["n_steps"] == 8 and 0 < state.t < 2.0
-    resumed = fp.solve(TARGET, INITIAL, grid1, 2.0, resume=state, **kw)
-    assert solutions_equal(resumed, full)  # bit for bit, history and counters included
-    with pytest.raises(ValueError, match="different run"):
-        load_state(path, fingerprint="run-2")
-
-
-def test_checkpoint_round_trip_and_arguments(tmp_path, grid1):
-    states = []
-
-    class Keep(fp.Tracker):
-        wants_state = True
-
-        def update_state(self, st):
-            states.append(st)
-
-    fp.solve(TARGET, INITIAL, grid1, 0.3, dt="adaptive", trackers=[Keep()])
-    st = states[-1]
-    save_state(tmp_path / "s.h5", st)
-    back = load_state(tmp_path / "s.h5")
-    for name in ("t", "h_prev", "h_next", "mark_index", "counters", "saved_t"):
-        assert getattr(back, name) == getattr(st, name)
-    for name in ("v", "phi", "v_prev"):
-        assert np.array_equal(getattr(back, name), getattr(st, name))
-    assert all(np.array_equal(a, b) for a, b in zip(back.saved_v, st.saved_v))
-    assert back.history == st.history
-    with pytest.raises(ValueError, match="every_steps"):
-        Checkpoint(tmp_path / "x.h5", every_steps=0)
-    with pytest.raises(ValueError, match="every_seconds"):
-        Checkpoint(tmp_path / "x.h5", every_seconds=-1)

@@ -1,0 +1,140 @@
+"""The run driver: solve the flow of a :class:`~fokkerplanck.io.RunSpec`, move its particles, print
+the table, save the results file, checkpoint long runs and write the figures (:func:`run`).
+
+Application code without argparse: :mod:`fokkerplanck.cli` parses the command line and calls it.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._timeline import milestones
+from ..io.runfile import RunSpec
+from .report import table, table_times, write_figures
+
+__all__ = ["run", "Interrupted"]
+
+
+def _simulate_particles(spec_particles, target, initial, t_final, sol):
+    """The particles of a run file's [particles] table (an Ensemble)."""
+    from .. import particles as mod
+
+    opts = dict(spec_particles)
+    n = opts.pop("n")
+    n_snap = opts.pop("n_snapshots")
+    kwargs = dict(velocity=opts.pop("velocity"), dt=opts.pop("dt"), method=opts.pop("method"), seed=opts.pop("seed"),
+                  sampling=opts.pop("sampling"), t_eval=np.linspace(0.0, t_final, n_snap),
+                  divergence=sol.divergence)
+    if kwargs["velocity"] == "grid":
+        kwargs["solution"] = sol
+    else:
+        kwargs["grid"] = sol.grid  # reflecting walls, like the grid's no-flux boundary
+    vopts = {k: opts.pop(k) for k in ("bandwidth", "estimator") if k in opts}
+    if vopts:
+        kwargs["velocity_options"] = vopts
+    return mod.simulate(target, initial, t_final, n, **kwargs)
+
+
+class Interrupted(Exception):
+    """The run was interrupted (Ctrl-C); the message says where the last checkpoint is."""
+
+
+def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, out=None, err=None):
+    """Run a parsed run file: solve, particles, table, results file, figures. Returns the Solution."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    import fokkerplanck as fp
+
+    from ..io.checkpoint import Checkpoint, load_state
+    from ..io import save
+    from ..progress import ProgressBar
+
+    out_dir = Path(out_dir if out_dir is not None else spec.output["directory"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = out_dir / f"{spec.name}.h5"
+    ckpt_path = out_dir / f"{spec.name}.checkpoint.h5"
+    t_eval = spec.solve_options["t_eval"]
+    grid_driven = spec.particles is not None and spec.particles["velocity"] == "grid"
+    if grid_driven:
+        t_eval = _solve_times(t_eval, spec.dt, spec.t_final)  # the grid velocity interpolates between every step
+    state = None
+    if resume:
+        if ckpt_path.exists():
+            state = load_state(ckpt_path, fingerprint=spec.fingerprint)
+            if not quiet:
+                print(f"resuming from the checkpoint at t = {state.t:.6g} ({ckpt_path})", file=err)
+        elif not quiet:
+            print(f"no checkpoint at {ckpt_path}; starting from t = 0", file=err)
+    ckpt = Checkpoint(ckpt_path, every_seconds=spec.output["checkpoint_seconds"],
+                      every_steps=spec.output["checkpoint_steps"], fingerprint=spec.fingerprint)
+    bar = ProgressBar(enabled=False if quiet else None, stream=err, desc=spec.name)
+    kw = {k: v for k, v in spec.solve_options.items() if k != "t_eval"}
+    t0 = time.perf_counter()
+    try:
+        sol = fp.solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt, divergence=spec.divergence,
+                       t_eval=t_eval, trackers=[bar, ckpt], resume=state, **kw)
+    except KeyboardInterrupt:
+        bar.finish(None)
+        if ckpt_path.exists():
+            with_t = f" (t = {ckpt.last_t:.6g})" if ckpt.last_t is not None else ""
+            msg = (f"interrupted; the last checkpoint{with_t} is {ckpt_path}: continue with "
+                   f"'fokkerplanck run {spec.path or spec.name + '.toml'} --resume'")
+        else:
+            msg = (f"interrupted before the first checkpoint (written every "
+                   f"{spec.output['checkpoint_seconds']:g} s); nothing to resume from")
+        raise Interrupted(msg) from None
+    except fp.ConvergenceError as exc:
+        if exc.solution is not None:
+            save(results, exc.solution, run_file=spec.text, metadata=dict(name=spec.name, failed=str(exc)))
+            raise fp.ConvergenceError(f"{exc} (partial results in {results})", solution=exc.solution, step=exc.step,
+                                      time=exc.time, dt=exc.dt, residual=exc.residual) from None
+        raise
+    elapsed = time.perf_counter() - t0
+    ens = None
+    if spec.particles is not None:
+        ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol)
+    if grid_driven:
+        sol = _keep_frames(sol, spec.solve_options["t_eval"])  # store only the requested frames
+    if not quiet:
+        print(f"{spec.name}: {spec.divergence} flow on {sol.grid}, t_final = {spec.t_final:g}, "
+              f"{sol.n_steps} steps ({sol.n_rejected} rejected) in {elapsed:.2f} s, beta = {sol.beta:.3g}", file=out)
+    times = table_times(sol, spec.t_final, ens)
+    rows = table(sol, times, ens, out=out if not quiet else io.StringIO())
+    save(results, sol, run_file=spec.text, particles=ens, metadata=dict(name=spec.name, table=rows))
+    with_figs = spec.output["figures"] if figures is None else figures
+    written = [results]
+    if with_figs:
+        written += write_figures(sol, out_dir, ens, target=spec.target, animation=spec.output["animation"])
+    if ckpt_path.exists():
+        ckpt_path.unlink()
+    if not quiet:
+        for p in written:
+            print(f"wrote {p}", file=out)
+    return sol
+
+
+def _solve_times(t_eval, dt, t_final):
+    """``t_eval`` for a grid-driven particle run: every step (the particles interpolate the velocity
+    between steps) and also the requested save times. With fixed ``dt``: the requested times and the
+    multiples of ``dt``; adaptive: ``"steps"`` (the requested times are then the nearest steps)."""
+    if isinstance(t_eval, str) or dt == "adaptive":
+        return "steps"
+    return [0.0] + milestones(t_final, dt, t_eval).tolist()
+
+
+def _keep_frames(sol, t_eval):
+    """The solution with only the frames at the requested save times (the history is kept whole)."""
+    import dataclasses
+
+    if isinstance(t_eval, str):
+        return sol
+    wanted = np.asarray(t_eval, dtype=float)
+    idx = np.unique([int(np.argmin(np.abs(sol.t - w))) for w in wanted])
+    return dataclasses.replace(sol, t=sol.t[idx], u=sol.u[idx], options=dict(sol.options, t_eval=wanted.tolist()))
+
+

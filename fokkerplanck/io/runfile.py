@@ -1,0 +1,295 @@
+r"""Run files: the TOML description of one run, checked key by key (:func:`read_run_file`).
+
+A run file (see ``examples/``; every key is checked, unknown keys are errors)::
+
+    [grid]                      # the box and the cells
+    lower = [-6.0]
+    upper = [6.0]
+    shape = [400]
+
+    [target]                    # rho_d: kind = "gaussian" | "mixture" | "samples"
+    kind = "mixture"
+    weights = [0.4, 0.6]
+    means = [-2.0, 1.5]         # (K, d) lists; flat lists are fine in 1-D
+    covs = [0.36, 0.25]         # (K, d, d); in 1-D a list of variances
+
+    [initial]                   # rho_0, the same kinds
+    kind = "samples"
+    file = "data/initial.csv"   # .csv or .npy, (n, d), relative to the run file
+    bandwidth = "scott"         # Gaussian KDE: "scott", "silverman" or scipy's bw factor
+    background = 0.0            # weight of a wide Gaussian added (target: keeps rho_d > 0)
+
+    [flow]
+    divergence = "jsd"          # or "kl"
+    t_final = 4.0
+    dt = 0.01                   # or "adaptive" (then rtol = 1e-4, dt_max = ...)
+    save_times = [0.0, 1.0, 4.0]   # or "steps", or n_saves = 101 (evenly spaced)
+
+    [particles]                 # optional: fokkerplanck.particles.simulate
+    n = 2000
+    velocity = "grid"           # or "kde" / "sde" (self-consistent; bandwidth, estimator)
+    dt = 0.01
+    method = "rk4"
+    sampling = "iid"            # or "sobol" (quasi-Monte Carlo initial positions)
+    seed = 0
+    n_snapshots = 61
+
+    [output]
+    directory = "fokkerplanck-out/NAME"   # relative to the working directory; --out overrides
+    figures = true
+    animation = true
+    checkpoint_seconds = 60.0
+
+Errors in the file raise :class:`RunFileError` with one line naming the file, the table and the
+key, and what was expected (the command line prints it and exits with code 2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..densities import Density, Gaussian, GaussianMixture, SampleKDE
+from . import toml as _toml
+from .toml import Table, TomlError, numeric_array
+
+__all__ = ["RunSpec", "RunFileError", "read_run_file", "parse_run", "loads"]
+
+
+class RunFileError(TomlError):
+    """A run file that is missing, not valid TOML, or has a missing or malformed key."""
+
+
+@dataclass
+class RunSpec:
+    """A parsed run file: everything :func:`fokkerplanck.cli.runner.run` needs."""
+
+    name: str
+    text: str
+    path: Path | None
+    grid: object
+    target: Density
+    initial: Density
+    divergence: str
+    t_final: float
+    dt: object
+    solve_options: dict
+    particles: dict | None
+    output: dict
+    fingerprint: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def loads(text: str, source: str = "<run>") -> dict:
+    """The dict of a run file's text (TOML), errors as :class:`RunFileError`."""
+    return _toml.loads(text, source, RunFileError)
+
+
+_SECTIONS = ("grid", "target", "initial", "flow", "particles", "output")
+
+
+def read_run_file(path) -> RunSpec:
+    """Read and check a TOML run file (see the module docstring for the keys).
+
+    Raises
+    ------
+    RunFileError
+        A one-line message naming the file, the table and key, and what was expected.
+    """
+    path = Path(path)
+    data, text = _toml.load(path, "run file", RunFileError)
+    spec = parse_run(data, text=text, source=str(path), base_dir=path.parent, name=path.stem)
+    spec.path = path
+    return spec
+
+
+def _table(data, name, source, allowed) -> Table:
+    return Table(data, name, source, allowed, RunFileError, "run file")
+
+
+def _density(table: Table, d: int, role: str, base_dir: Path):
+    kind = table.string("kind", choices=("gaussian", "mixture", "samples"))
+    allowed = {"gaussian": {"kind", "mean", "cov"}, "mixture": {"kind", "weights", "means", "covs"},
+               "samples": {"kind", "file", "bandwidth", "background"}}[kind]
+    extra = sorted(set(table.data) - allowed)
+    if extra:
+        raise table.error(extra[0], f"not a key of kind = {kind!r}; expected {', '.join(sorted(allowed))}")
+    ex_mean = "[0.0]" if d == 1 else "[" + ", ".join(["0.0"] * d) + "]"
+    ex_cov = "[[1.0]] or 1.0" if d == 1 else "[" + ", ".join(
+        "[" + ", ".join("1.0" if i == j else "0.0" for j in range(d)) + "]" for i in range(d)) + "]"
+    try:
+        if kind == "gaussian":
+            mean = table.array("mean", (d,), ex_mean)
+            cov_raw = table.raw("cov", expected=f"a {d}x{d} covariance matrix (e.g. {ex_cov})")
+            if d == 1 and isinstance(cov_raw, (int, float)) and not isinstance(cov_raw, bool):
+                cov = np.array([[float(cov_raw)]])
+            else:
+                cov = table.array("cov", (d, d), ex_cov, desc=f"a {d}x{d} covariance matrix"
+                                  + (" or a variance" if d == 1 else ""))
+            return Gaussian(mean, cov)
+        if kind == "mixture":
+            weights = table.array("weights", (None,), "[0.5, 0.5]")
+            k = weights.size
+            means_raw = table.raw("means", expected=f"a list of {k} means")
+            if d == 1 and numeric_array(means_raw) is not None and numeric_array(means_raw).shape == (k,):
+                means = numeric_array(means_raw)[:, None]
+            else:
+                means = table.array("means", (k, d), "[[-2.0], [2.0]]" if d == 1 else "[[-2.0, 0.0], [2.0, 0.0]]")
+            covs_raw = table.raw("covs", expected=f"a list of {k} covariance matrices")
+            if d == 1 and numeric_array(covs_raw) is not None and numeric_array(covs_raw).shape == (k,):
+                covs = numeric_array(covs_raw)[:, None, None]
+            else:
+                covs = table.array("covs", (k, d, d), "[[[0.5]], [[0.5]]]" if d == 1 else
+                                   "[[[0.5, 0.0], [0.0, 0.5]], [[0.5, 0.0], [0.0, 0.5]]]")
+            return GaussianMixture(weights, means, covs)
+        # samples
+        from .results import read_samples
+
+        fname = table.string("file")
+        fpath = Path(fname)
+        if not fpath.is_absolute():
+            fpath = base_dir / fpath
+        bandwidth = table.raw("bandwidth", "scott")
+        background = table.number("background", 0.0, lo=0.0, hi=0.999)
+        try:
+            samples = read_samples(fpath)
+        except FileNotFoundError:
+            raise table.error("file", f"samples file {str(fpath)!r} not found (paths are relative to the run file)") from None
+        except ValueError as exc:
+            raise table.error("file", str(exc)) from None
+        if samples.shape[1] != d:
+            raise table.error("file", f"the samples are {samples.shape[1]}-dimensional but the grid is {d}-dimensional")
+        try:
+            return SampleKDE(samples, bandwidth=bandwidth, background=background)
+        except ValueError as exc:
+            key = "bandwidth" if "bandwidth" in str(exc) else "file"
+            raise table.error(key, str(exc)) from None
+    except ValueError as exc:
+        if isinstance(exc, RunFileError):
+            raise
+        raise RunFileError(f"{table.source}: [{table.name}] {exc}") from None
+
+
+def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir=".", name: str = "run") -> RunSpec:
+    """Check a run description (the dict read from TOML) and build the objects of a run."""
+    from ..grid import Grid
+
+    base_dir = Path(base_dir)
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise RunFileError(f"{source}: [{unknown[0]}]: unknown table; a run file has "
+                           f"{', '.join('[' + s + ']' for s in _SECTIONS)}")
+    for sec in ("grid", "target", "initial", "flow"):
+        if sec not in data:
+            raise RunFileError(f"{source}: [{sec}]: missing table; a run file needs [grid], [target], "
+                               "[initial] and [flow]")
+    for sec in _SECTIONS:
+        if sec in data and not isinstance(data[sec], dict):
+            raise RunFileError(f"{source}: [{sec}]: expected a table ([{sec}] followed by key = value lines), "
+                               f"got {data[sec]!r}")
+
+    g = _table(data["grid"], "grid", source, {"lower", "upper", "shape"})
+    lower = g.array("lower", (None,), "[-6.0]")
+    d = lower.size
+    if d not in (1, 2, 3):
+        raise g.error("lower", f"expected 1, 2 or 3 numbers (one per dimension), got {d}")
+    upper = g.array("upper", (d,), "[6.0]" if d == 1 else str([6.0] * d))
+    shape_raw = g.raw("shape", expected=f"a list of {d} integers (cells per axis)")
+    if (not isinstance(shape_raw, list) or len(shape_raw) != d
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 2 for s in shape_raw)):
+        raise g.error("shape", f"expected a list of {d} integers >= 2 (cells per axis), got {shape_raw!r}")
+    if np.any(upper <= lower):
+        raise g.error("upper", f"each entry must exceed lower, got lower = {lower.tolist()}, upper = {upper.tolist()}")
+    grid = Grid(lower, upper, shape_raw)
+
+    target = _density(_table(data["target"], "target", source, {"kind", "mean", "cov", "weights", "means",
+                                                                 "covs", "file", "bandwidth", "background"}),
+                      d, "target", base_dir)
+    initial = _density(_table(data["initial"], "initial", source, {"kind", "mean", "cov", "weights", "means",
+                                                                    "covs", "file", "bandwidth", "background"}),
+                       d, "initial", base_dir)
+
+    fl = _table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
+                                                "n_saves"})
+    from ..divergences import available_divergences
+
+    divergence = fl.string("divergence", "jsd", choices=tuple(available_divergences()))
+    t_final = fl.number("t_final", positive=True)
+    dt_raw = fl.raw("dt", expected='a positive number or "adaptive"')
+    if dt_raw == "adaptive":
+        dt = "adaptive"
+    else:
+        dt = fl.number("dt", positive=True)
+        if dt > t_final:
+            raise fl.error("dt", f"expected a step <= t_final = {t_final}, got {dt}")
+    solve_options = {}
+    if fl.has("rtol") or fl.has("dt_max"):
+        if dt != "adaptive":
+            key = "rtol" if fl.has("rtol") else "dt_max"
+            raise fl.error(key, 'only used with dt = "adaptive"; remove it or set dt = "adaptive"')
+        if fl.has("rtol"):
+            solve_options["rtol"] = fl.number("rtol", positive=True)
+        if fl.has("dt_max"):
+            solve_options["dt_max"] = fl.number("dt_max", positive=True)
+    if fl.has("save_times") and fl.has("n_saves"):
+        raise fl.error("n_saves", "give either save_times or n_saves, not both")
+    if fl.has("save_times"):
+        st = fl.raw("save_times")
+        if st == "steps":
+            t_eval = "steps"
+        else:
+            arr = numeric_array(st)
+            if arr is None or arr.ndim != 1 or arr.size == 0:
+                raise fl.error("save_times", f'expected a list of times or "steps", got {st!r}')
+            if np.any(np.diff(arr) <= 0) or arr[0] < 0 or arr[-1] > t_final:
+                raise fl.error("save_times", f"expected increasing times in [0, t_final = {t_final}], "
+                                             f"got {arr.tolist()}")
+            t_eval = arr.tolist()
+    else:
+        n_saves = fl.integer("n_saves", 101, minimum=2)
+        t_eval = np.linspace(0.0, t_final, n_saves).tolist()
+
+    particles = None
+    if "particles" in data:
+        p = _table(data["particles"], "particles", source, {"n", "velocity", "dt", "method", "seed", "n_snapshots",
+                                                             "sampling", "bandwidth", "estimator"})
+        velocity = p.string("velocity", "grid", choices=("grid", "kde", "sde"))
+        particles = dict(n=p.integer("n", minimum=2), velocity=velocity,
+                         method=p.string("method", "euler-maruyama" if velocity == "sde" else "rk4",
+                                         choices=("euler-maruyama",) if velocity == "sde" else ("euler", "rk2", "rk4")),
+                         seed=p.integer("seed", 0, minimum=0), sampling=p.string("sampling", "iid",
+                                                                                 choices=("iid", "sobol")),
+                         n_snapshots=p.integer("n_snapshots", 61, minimum=2))
+        particles["dt"] = p.number("dt", dt if dt != "adaptive" else min(1e-2, t_final / 100), positive=True)
+        if p.has("bandwidth"):
+            if velocity == "grid":
+                raise p.error("bandwidth", 'only used with velocity = "kde" or "sde"')
+            bw = p.raw("bandwidth")
+            if not (bw in ("scott", "silverman") or (isinstance(bw, (int, float)) and not isinstance(bw, bool)
+                                                     and bw > 0)):
+                raise p.error("bandwidth", f'expected "scott", "silverman" or a positive number, got {bw!r}')
+            particles["bandwidth"] = bw
+        if p.has("estimator"):
+            if velocity == "grid":
+                raise p.error("estimator", 'only used with velocity = "kde" or "sde"')
+            particles["estimator"] = p.string("estimator", choices=("auto", "exact", "binned"))
+
+    o = _table(data.get("output", {}), "output", source, {"directory", "figures", "animation",
+                                                          "checkpoint_seconds", "checkpoint_steps"})
+    output = dict(directory=o.string("directory", str(Path("fokkerplanck-out") / name)),
+                  figures=o.boolean("figures", True), animation=o.boolean("animation", True),
+                  checkpoint_seconds=o.number("checkpoint_seconds", 60.0, positive=True),
+                  checkpoint_steps=o.integer("checkpoint_steps", None, minimum=1)
+                  if o.has("checkpoint_steps") else None)
+
+    from .. import __version__
+
+    fp_text = "\n".join([__version__, text, repr(sorted(data.items(), key=lambda kv: kv[0]))])
+    return RunSpec(name=name, text=text, path=None, grid=grid, target=target, initial=initial, divergence=divergence,
+                   t_final=t_final, dt=dt, solve_options=dict(solve_options, t_eval=t_eval), particles=particles,
+                   output=output, fingerprint=hashlib.sha256(fp_text.encode()).hexdigest()[:16])
+
+
