@@ -128,7 +128,7 @@ class NumpyGridVelocity1D:
         self.div = fp.get_divergence(sol.divergence)
 
     def frame(self, k):
-        v = self.sol.u[k] / self.sol.target
+        v = self.sol.u[k] / self.sol.rho_d
         f = self.div.f_prime(np.maximum(v, 1e-12 * v.max()))
         return np.concatenate([[0.0], -np.diff(f) / self.sol.grid.spacing[0], [0.0]])
 
@@ -154,8 +154,8 @@ class ScipyGridVelocity2D:
         th = (t - self.sol.t[k]) / (self.sol.t[k + 1] - self.sol.t[k])
         g = self.sol.grid
         faces = [(1 - th) * a + th * b for a, b in zip(
-            particles.face_velocities(self.sol.u[k], self.sol.target, g.spacing, self.sol.divergence),
-            particles.face_velocities(self.sol.u[k + 1], self.sol.target, g.spacing, self.sol.divergence))]
+            particles.face_velocities(self.sol.u[k], self.sol.rho_d, g.spacing, self.sol.divergence),
+            particles.face_velocities(self.sol.u[k + 1], self.sol.rho_d, g.spacing, self.sol.divergence))]
         out = np.empty_like(x)
         for a in range(2):
             interp = self.RGI(self.pts[a], faces[a], bounds_error=False, fill_value=None)

@@ -469,6 +469,15 @@ def _binning_grid(a, b, grid):
     return grid
 
 
+def _binned_pair(x, y, grid):
+    """The cell masses (and the mass outside the box) of two measures on one binning grid."""
+    a, b = _measure(x, "x"), _measure(y, "y")
+    if a.ndim != b.ndim:
+        raise ValueError(f"the two measures have different dimensions: {a.ndim} and {b.ndim}.")
+    g = _binning_grid(a, b, grid)
+    return _cell_masses(a, g), _cell_masses(b, g)
+
+
 def total_variation(x, y, *, grid=None) -> float:
     r"""Binned total variation :math:`\tfrac12\sum_k |p_k - q_k|` of the cell masses (in [0, 1]).
 
@@ -478,12 +487,7 @@ def total_variation(x, y, *, grid=None) -> float:
     For ``n`` i.i.d. samples of a density on ``K`` cells its expectation is of order
     :math:`\tfrac12\sqrt{2K/(\pi n)}` when every cell holds many samples (the sampling floor).
     """
-    a, b = _measure(x, "x"), _measure(y, "y")
-    if a.ndim != b.ndim:
-        raise ValueError(f"the two measures have different dimensions: {a.ndim} and {b.ndim}.")
-    g = _binning_grid(a, b, grid)
-    pa, oa = _cell_masses(a, g)
-    pb, ob = _cell_masses(b, g)
+    (pa, oa), (pb, ob) = _binned_pair(x, y, grid)
     return float(0.5 * (np.sum(np.abs(pa - pb)) + abs(oa - ob)))
 
 
@@ -497,12 +501,7 @@ def jensen_shannon(x, y, *, grid=None) -> float:
 
     Mass outside the box (samples) is one more bin.
     """
-    a, b = _measure(x, "x"), _measure(y, "y")
-    if a.ndim != b.ndim:
-        raise ValueError(f"the two measures have different dimensions: {a.ndim} and {b.ndim}.")
-    g = _binning_grid(a, b, grid)
-    pa, oa = _cell_masses(a, g)
-    pb, ob = _cell_masses(b, g)
+    (pa, oa), (pb, ob) = _binned_pair(x, y, grid)
     pa = np.append(pa.ravel(), oa)
     pb = np.append(pb.ravel(), ob)
     mid = pa + pb

@@ -102,8 +102,8 @@ def snapshots(sol, times=None, ax=None, n: int = 6):
     if grid.ndim == 1:
         fig, ax = _axes(ax)
         x = grid.axes[0]
-        ax.fill_between(x, sol.target, color="0.85", label=r"target $\rho_d$")
-        ax.plot(x, sol.target, color="k", lw=1.2, ls="--")
+        ax.fill_between(x, sol.rho_d, color="0.85", label=r"target $\rho_d$")
+        ax.plot(x, sol.rho_d, color="k", lw=1.2, ls="--")
         colors = plt.cm.viridis(np.linspace(0.0, 0.9, len(idx)))
         for c, k in zip(colors, idx):
             ax.plot(x, sol.u[k], color=c, lw=1.6, label=f"t = {sol.t[k]:.3g}")
@@ -125,7 +125,7 @@ def snapshots(sol, times=None, ax=None, n: int = 6):
             raise ValueError(f"snapshots: {k_n} frames need {k_n} axes, got {len(axs)}.")
         fig = axs[0].figure
     x, y = grid.axes[0], grid.axes[1]
-    rho = _marginal2(sol, sol.target)
+    rho = _marginal2(sol, sol.rho_d)
     vmax = max(float(_marginal2(sol, sol.u[k]).max()) for k in idx)
     mesh = None
     for a, k in zip(axs, idx):
@@ -209,7 +209,7 @@ def _positions_at(positions, particle_t, t):
 
 
 def _particle_source(parts):
-    """(t, positions) from a particles result object, a ParticleSnapshots, a dict, or (t, positions)."""
+    """(t, positions) from a particles result object, an Ensemble, a dict, or (t, positions)."""
     if parts is None:
         return None, None
     if isinstance(parts, dict):
@@ -256,7 +256,7 @@ def particles(sol, positions, t=None, ax=None, particle_t=None, bins=None, max_p
         ax.hist(pos[:, 0], bins=np.linspace(grid.lower[0], grid.upper[0], nb + 1), density=True, color="C2",
                 alpha=0.5, label=f"{n} particles")
         ax.plot(grid.axes[0], sol.u[k], color="C0", lw=1.8, label="grid density u")
-        ax.plot(grid.axes[0], sol.target, color="k", lw=1.0, ls="--", label=r"$\rho_d$")
+        ax.plot(grid.axes[0], sol.rho_d, color="k", lw=1.0, ls="--", label=r"$\rho_d$")
         ax.set_xlim(grid.lower[0], grid.upper[0])
         ax.set_xlabel("x")
         ax.set_ylabel("density")
@@ -346,7 +346,7 @@ def animate(sol, path, particles=None, fps: int = 10, max_frames: int = 100, mp4
     title = ax.set_title(" ")
     if grid.ndim == 1:
         x = grid.axes[0]
-        ax.fill_between(x, sol.target, color="0.85", label=r"$\rho_d$")
+        ax.fill_between(x, sol.rho_d, color="0.85", label=r"$\rho_d$")
         (line,) = ax.plot(x, sol.u[0], color="C0", lw=2, label="u(t)", zorder=3)
         stairs = None
         if p_pos is not None:
@@ -354,7 +354,7 @@ def animate(sol, path, particles=None, fps: int = 10, max_frames: int = 100, mp4
             edges = np.linspace(grid.lower[0], grid.upper[0], nb + 1)
             hist0, _ = np.histogram(p_pos[0, :, 0], bins=edges, density=True)
             stairs = ax.stairs(hist0, edges, color="C2", fill=True, alpha=0.45, label="particles")
-        ymax = 1.1 * max(float(sol.u.max()), float(sol.target.max()))
+        ymax = 1.1 * max(float(sol.u.max()), float(sol.rho_d.max()))
         ax.set_ylim(0, ymax)
         ax.set_xlim(grid.lower[0], grid.upper[0])
         ax.set_xlabel("x")
@@ -370,7 +370,7 @@ def animate(sol, path, particles=None, fps: int = 10, max_frames: int = 100, mp4
                 stairs.set_data(h)
             title.set_text(f"t = {sol.t[i]:.3g}   JSD = {_jsd_at(sol, sol.t[i]):.2e}")
     else:
-        rho = _marginal2(sol, sol.target)
+        rho = _marginal2(sol, sol.rho_d)
         vmax = float(max(_marginal2(sol, sol.u[k]).max() for k in range(len(sol.t))))
         im = ax.imshow(_marginal2(sol, sol.u[0]).T, origin="lower", cmap="magma", vmin=0, vmax=vmax,
                        extent=(grid.lower[0], grid.upper[0], grid.lower[1], grid.upper[1]), interpolation="nearest")

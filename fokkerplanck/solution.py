@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,8 +28,10 @@ class Solution:
         ``newton_iterations``, ``linear_iterations``, ``residual``. See
         :mod:`fokkerplanck.diagnostics` for the definitions.
     grid : Grid
-    target : ndarray
-        ``rho_d`` on the cells, restricted to the box and normalised.
+    rho_d : ndarray
+        The target density :math:`\rho_d` on the cells, restricted to the box and normalised
+        (an array; ``target=`` elsewhere is a density object). ``Solution.target`` is the old,
+        deprecated name.
     divergence : str
         Name of the divergence whose gradient flow was solved.
     beta : float
@@ -48,7 +51,7 @@ class Solution:
     u: np.ndarray
     history: dict
     grid: Grid
-    target: np.ndarray
+    rho_d: np.ndarray
     divergence: str
     beta: float
     target_mass_outside: float | None = None
@@ -66,9 +69,16 @@ class Solution:
         return self.status == 0
 
     @property
+    def target(self) -> np.ndarray:
+        """Deprecated name of :attr:`rho_d`."""
+        warnings.warn("Solution.target is deprecated; use Solution.rho_d (the target density on the cells).",
+                      DeprecationWarning, stacklevel=2)
+        return self.rho_d
+
+    @property
     def v(self) -> np.ndarray:
         """``u / rho_d`` at the saved times (the paper's v, eq. 31)."""
-        return self.u / self.target
+        return self.u / self.rho_d
 
     def plot(self, particles=None, path=None, **kwargs):
         """Overview figure (snapshots, JSD and L1 against time): :func:`fokkerplanck.plot.solution`."""

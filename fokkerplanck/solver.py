@@ -301,7 +301,7 @@ class TimeLoop:
         u = (np.asarray(st.saved_v).reshape(len(st.saved_v), *shape) * p.rho if st.saved_v
              else np.empty((0, *shape)))
         return Solution(t=np.asarray(st.saved_t), u=u, history={k: np.asarray(val) for k, val in st.history.items()},
-                        grid=p.grid, target=p.rho, divergence=p.divergence.name, beta=p.beta,
+                        grid=p.grid, rho_d=p.rho, divergence=p.divergence.name, beta=p.beta,
                         target_mass_outside=p.target_mass_outside,
                         initial_mass_outside=p.initial_mass_outside, status=status, message=message,
                         options=self.options, **st.counters)

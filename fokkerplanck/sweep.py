@@ -55,6 +55,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._optional import require
 from .io import toml
 from .io.atomic import write_text
 
@@ -376,7 +377,8 @@ class SweepResult:
 
 
 def _make_client(scheduler, n_workers, processes):
-    from distributed import Client, LocalCluster
+    distributed = require("distributed", "running sweeps on a Dask cluster")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     if scheduler is not None:
         return Client(scheduler), None
@@ -455,7 +457,7 @@ def run_sweep(spec, out=None, *, scheduler: str | None = None, client=None, n_wo
                 from tqdm.auto import tqdm
 
                 bar = tqdm(total=len(todo), desc=spec.name, unit="case", file=sys.stderr)
-            from distributed import as_completed
+            as_completed = require("distributed", "running sweeps on a Dask cluster").as_completed
 
             for fut in as_completed(futures):
                 key, params = index[fut.key]

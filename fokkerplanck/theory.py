@@ -230,11 +230,11 @@ def solution_rate(solution, target=None, quantity: str = "l1") -> float:
     spectral gap.
 
     :math:`\lambda_1` is :func:`spectral_gap` of ``target`` on ``solution.grid`` (by default the
-    solution's own rho_d on the cells, ``solution.target``), and :math:`\Phi'(1)` that of
+    solution's own rho_d on the cells, ``solution.rho_d``), and :math:`\Phi'(1)` that of
     ``solution.divergence``.
     """
     if target is None:
-        values = np.asarray(solution.target, dtype=float).ravel()
+        values = np.asarray(solution.rho_d, dtype=float).ravel()
         ndim = solution.grid.ndim
 
         def target(points):
@@ -467,9 +467,9 @@ def lemma24(solution) -> dict:
     measured = gradient_integral(h["t"], h["grad_v_norm2"])
     energy = math.nan
     if len(solution.t) >= 2 and solution.t[0] == 0.0:
-        m = solution.target * solution.grid.cell_volume
-        v0 = solution.u[0] / solution.target
-        vT = solution.u[-1] / solution.target
+        m = solution.rho_d * solution.grid.cell_volume
+        v0 = solution.u[0] / solution.rho_d
+        vT = solution.u[-1] / solution.rho_d
         energy = float(np.sum(m * v0 * v0) - np.sum(m * vT * vT)) / (2 * c)
     paper = beta * beta / (2 * c)
     return {"beta": beta, "measured": measured, "paper_bound": paper, "mass_bound": beta / (2 * c),

@@ -55,3 +55,25 @@ def test_samples_are_seeded_and_have_the_right_moments():
 def test_bad_densities(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_sample_kde_density():
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(200, 2))
+    kde = fp.densities.SampleKDE(samples, bandwidth="scott")
+    grid = fp.Grid([-9.0, -9.0], [9.0, 9.0], [120, 120])
+    # a normalised density whose mass outside the box is < 1e-12 (kernels of std ~0.4 around samples
+    # within |x| < 4); the midpoint rule on cells of 0.15 (a third of a kernel std) is accurate to ~1e-6
+    assert grid.integrate(kde.pdf(grid.points())) == pytest.approx(1.0, abs=1e-5)
+    # the background is the mixture (1 - w) KDE + w N(mean, 100 cov), exactly
+    wide = fp.densities.SampleKDE(samples, bandwidth="scott", background=0.05)
+    x = rng.normal(size=(5, 2))
+    g = fp.Gaussian(samples.mean(axis=0), 100 * np.cov(samples.T))
+    assert np.allclose(wide.pdf(x), 0.95 * kde.pdf(x) + 0.05 * g.pdf(x), rtol=1e-12, atol=0)
+    eps = 1e-6
+    for dens in (kde, wide):
+        fd = np.stack([(dens.logpdf(x + eps * e) - dens.logpdf(x - eps * e)) / (2 * eps) for e in np.eye(2)], axis=1)
+        assert np.allclose(dens.grad_logpdf(x), fd, rtol=1e-6, atol=1e-6)  # central differences: O(eps^2)
+    assert wide.sample(50, seed=0).shape == (50, 2)
+    with pytest.raises(ValueError, match="bandwidth"):
+        fp.densities.SampleKDE(rng.normal(size=(20, 1)), bandwidth="wide")

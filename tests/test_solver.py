@@ -280,3 +280,12 @@ def test_warns_when_much_of_a_density_lies_outside_the_box():
     # renormalising a density that is mostly outside the box is legal but rarely meant
     with pytest.warns(UserWarning, match="outside the box"):
         fp.solve(TARGET, fp.Gaussian([8.0], [[1.0]]), fp.Grid([-6.0], [6.0], [100]), 0.1, 0.05)
+
+
+def test_solution_rho_d_and_the_deprecated_target_name():
+    grid = fp.Grid([-4.0], [4.0], [40])
+    sol = fp.solve(fp.Gaussian([0.0], [[1.0]]), fp.Gaussian([0.5], [[0.5]]), grid, 0.1, dt=0.05)
+    assert sol.rho_d.shape == grid.shape
+    assert np.sum(sol.rho_d) * grid.cell_volume == pytest.approx(1.0, abs=1e-13)
+    with pytest.warns(DeprecationWarning, match="use Solution.rho_d"):
+        assert np.array_equal(sol.target, sol.rho_d)

@@ -150,7 +150,7 @@ def exponential_formula(initial: str, divergence: str, n_steps: int, t_final: fl
     return {
         "h": t_final / n_steps,
         "error_l1": float(np.abs(diff).sum() * grid.cell_volume),  # = || v_n - v_ref ||_{L1(mu_d)}
-        "error_linf_v": float(np.max(np.abs(diff / sol.target))),
+        "error_linf_v": float(np.max(np.abs(diff / sol.rho_d))),
         "beta": sol.beta,
         "seconds": time.perf_counter() - t0,
     }

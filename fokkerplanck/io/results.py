@@ -235,7 +235,7 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
         s = f.create_group("solution")
         _write_array(s, "t", solution.t)
         _write_array(s, "u", solution.u, compress=True)
-        _write_array(s, "target", solution.target, compress=True)
+        _write_array(s, "target", solution.rho_d, compress=True)  # on disk: "target" (format 1)
         s.attrs["metadata"] = _json(meta)
         s.attrs["options"] = _json(solution.options)
         h = s.create_group("history")
@@ -325,7 +325,7 @@ def _solution_from(f, where):
     unknown = set(meta) - {f_.name for f_ in fields(Solution)}
     if unknown:
         raise ValueError(f"{where}: unknown solution fields {sorted(unknown)}.")
-    return Solution(t=_read_array(s, "t", where), u=u, history=history, grid=grid, target=target,
+    return Solution(t=_read_array(s, "t", where), u=u, history=history, grid=grid, rho_d=target,
                     options=options, **meta)
 
 

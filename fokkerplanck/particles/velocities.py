@@ -278,7 +278,7 @@ class GridVelocity(VelocityField):
         if k not in self._cache:
             if len(self._cache) >= 4:
                 self._cache.pop(next(iter(self._cache)))
-            parts = face_velocities(self.solution.u[k], self.solution.target, self.grid.spacing, self.divergence,
+            parts = face_velocities(self.solution.u[k], self.solution.rho_d, self.grid.spacing, self.divergence,
                                     self.floor)
             self._cache[k] = np.concatenate([p.ravel() for p in parts])
             self.n_frames_computed += 1

@@ -106,7 +106,7 @@ def test_a_file_written_by_the_previous_version_is_read(tmp_path):
     sol = saved.solution
     assert sol.status == 0 and sol.n_steps == 4 and sol.divergence == "jsd" and sol.grid.shape == (40,)
     assert np.array_equal(sol.t, expected["t"]) and np.array_equal(sol.u, expected["u"])
-    assert np.array_equal(sol.target, expected["target"])
+    assert np.array_equal(sol.rho_d, expected["target"])
     assert saved.run_file.startswith("[grid]") and saved.metadata["name"] == "format1"
     ens = saved.particles
     assert isinstance(ens, Ensemble)

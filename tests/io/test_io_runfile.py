@@ -90,25 +90,3 @@ def test_samples_file_relative_to_the_run_file(tmp_path, rng):
     path.write_text(GOOD.replace('kind = "gaussian"\nmean = [0.0]\ncov = 1.0', 'kind = "samples"\nfile = "x.npy"'))
     spec = read_run_file(path)
     assert isinstance(spec.initial, SampleKDE) and spec.name == "run"
-
-
-def test_sample_kde_density():
-    rng = np.random.default_rng(3)
-    samples = rng.normal(size=(200, 2))
-    kde = SampleKDE(samples, bandwidth="scott")
-    grid = fp.Grid([-9.0, -9.0], [9.0, 9.0], [120, 120])
-    # a normalised density whose mass outside the box is < 1e-12 (kernels of std ~0.4 around samples
-    # within |x| < 4); the midpoint rule on cells of 0.15 (a third of a kernel std) is accurate to ~1e-6
-    assert grid.integrate(kde.pdf(grid.points())) == pytest.approx(1.0, abs=1e-5)
-    # the background is the mixture (1 - w) KDE + w N(mean, 100 cov), exactly
-    wide = SampleKDE(samples, bandwidth="scott", background=0.05)
-    x = rng.normal(size=(5, 2))
-    g = fp.Gaussian(samples.mean(axis=0), 100 * np.cov(samples.T))
-    assert np.allclose(wide.pdf(x), 0.95 * kde.pdf(x) + 0.05 * g.pdf(x), rtol=1e-12, atol=0)
-    eps = 1e-6
-    for dens in (kde, wide):
-        fd = np.stack([(dens.logpdf(x + eps * e) - dens.logpdf(x - eps * e)) / (2 * eps) for e in np.eye(2)], axis=1)
-        assert np.allclose(dens.grad_logpdf(x), fd, rtol=1e-6, atol=1e-6)  # central differences: O(eps^2)
-    assert wide.sample(50, seed=0).shape == (50, 2)
-    with pytest.raises(ValueError, match="bandwidth"):
-        SampleKDE(rng.normal(size=(20, 1)), bandwidth="wide")

@@ -24,7 +24,7 @@ def test_grid_velocity_exact_for_kl_gaussians_and_second_order_for_jsd():
     def make(div, g):
         u = u_dens.pdf(g.points()).reshape(g.shape)
         rho = rho_dens.pdf(g.points()).reshape(g.shape)
-        return fp.Solution(t=np.array([0.0]), u=u[None], history={}, grid=g, target=rho, divergence=div, beta=1.0)
+        return fp.Solution(t=np.array([0.0]), u=u[None], history={}, grid=g, rho_d=rho, divergence=div, beta=1.0)
 
     exact_kl = -(u_dens.grad_logpdf(pts) - rho_dens.grad_logpdf(pts))
     b = particles.GridVelocity(make("kl", grid))(0.0, pts)
@@ -33,7 +33,7 @@ def test_grid_velocity_exact_for_kl_gaussians_and_second_order_for_jsd():
     u3 = fp.Gaussian([0.5, -0.3, 0.2], [[0.5, 0.1, 0.0], [0.1, 0.7, 0.1], [0.0, 0.1, 0.6]])
     g3 = fp.Grid([-4.0, -4.0, -4.0], [4.0, 4.0, 4.0], [16, 20, 18])
     sol3 = fp.Solution(t=np.array([0.0]), u=u3.pdf(g3.points()).reshape(g3.shape)[None], history={}, grid=g3,
-                       target=fp.Gaussian([0.0] * 3, np.eye(3)).pdf(g3.points()).reshape(g3.shape),
+                       rho_d=fp.Gaussian([0.0] * 3, np.eye(3)).pdf(g3.points()).reshape(g3.shape),
                        divergence="kl", beta=1.0)
     p3 = np.random.default_rng(1).uniform(-3.0, 3.0, size=(500, 3))
     np.testing.assert_allclose(particles.GridVelocity(sol3)(0.0, p3), -(u3.grad_logpdf(p3) + p3), rtol=0, atol=1e-9)
@@ -56,7 +56,7 @@ def test_grid_velocity_robust_where_u_vanishes():
     u = np.where(np.abs(grid.axes[0]) < 1.0, 1.0, 0.0)
     u[10] = -1e-300
     rho = TARGET_1D.pdf(grid.points())
-    sol = fp.Solution(t=np.array([0.0, 1.0]), u=np.stack([u, u]), history={}, grid=grid, target=rho,
+    sol = fp.Solution(t=np.array([0.0, 1.0]), u=np.stack([u, u]), history={}, grid=grid, rho_d=rho,
                       divergence="jsd", beta=1.0)
     field = particles.GridVelocity(sol)
     b = field(0.3, np.linspace(-5, 5, 1001)[:, None])
@@ -76,8 +76,8 @@ def test_grid_velocity_floor_is_absolute_so_huge_beta_does_not_freeze_the_bulk()
     target = fp.GaussianMixture([0.5, 0.5], [[-2.0], [2.0]], [[[0.25]], [[0.25]]])
     sol = fp.solve(target, fp.Gaussian([0.0], [[1.0]]), grid, 0.1, 0.05)
     assert sol.beta > 1e12
-    b = face_velocities(sol.u[-1], sol.target, grid.spacing, "jsd")[0]
-    b_raw = face_velocities(sol.u[-1], sol.target, grid.spacing, "jsd", floor=0.0)[0]
+    b = face_velocities(sol.u[-1], sol.rho_d, grid.spacing, "jsd")[0]
+    b_raw = face_velocities(sol.u[-1], sol.rho_d, grid.spacing, "jsd", floor=0.0)[0]
     bulk = np.abs(np.r_[grid.edges[0]]) < 4
     np.testing.assert_allclose(b[bulk], b_raw[bulk], rtol=1e-12, atol=0)
     assert np.max(np.abs(b[bulk])) > 0.1
