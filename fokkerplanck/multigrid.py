@@ -22,8 +22,8 @@ conjugate gradients preconditioned by one multigrid V-cycle, without assembling 
   then red after it, so that the V-cycle is a symmetric positive definite operator (a valid CG
   preconditioner). Gauss-Seidel is invariant under diagonal scaling, so cells where rho_d is
   1e-30 need no special care.
-* **Coarsest level**: dense Cholesky factorisation (a pseudo-inverse when ``D = 0``: the singular
-  Laplacian of the spectral gap).
+* **Coarsest level**: dense Cholesky factorisation (when ``D = 0``, the singular Laplacian of the
+  spectral gap: one cell grounded and the constants projected out, a pseudo-inverse).
 
 The compiled kernels work on 3-D arrays; 1-D and 2-D grids are viewed as ``(1, 1, n)`` and
 ``(1, n0, n1)`` so the innermost loop is the longest axis. They are small, pure numba functions
@@ -354,12 +354,16 @@ class Multigrid:
         last = self.levels[-1]
         _dense(last.a, last.k0, last.k1, last.k2, self._dense)
         if self.singular:
-            self._coarse = ("pinv", scipy.linalg.pinvh(self._dense))
+            # pseudo-inverse on the sums-zero subspace: ground the cell with the largest diagonal,
+            # Cholesky on the rest, project out the constants on both sides (Q G Q: symmetric).
+            # (An eigenvalue cut-off, as in pinvh, would discard the tail cells, whose genuine
+            # eigenvalues lie many decades below the largest.)
+            g = int(np.argmax(np.diag(self._dense)))
+            keep = np.arange(self._dense.shape[0]) != g
+            fac = scipy.linalg.cho_factor(self._dense[np.ix_(keep, keep)], lower=True, check_finite=False)
+            self._coarse = ("ground", (fac, keep))
         else:
-            try:
-                self._coarse = ("chol", scipy.linalg.cho_factor(self._dense, lower=True, check_finite=False))
-            except np.linalg.LinAlgError:
-                self._coarse = ("pinv", scipy.linalg.pinvh(self._dense))
+            self._coarse = ("chol", scipy.linalg.cho_factor(self._dense, lower=True, check_finite=False))
 
     # -- V-cycle ------------------------------------------------------------------------------
     def _coarse_solve(self, b, x):
@@ -367,7 +371,11 @@ class Multigrid:
         if kind == "chol":
             x.ravel()[:] = scipy.linalg.cho_solve(fac, b.ravel(), check_finite=False)
         else:
-            x.ravel()[:] = fac @ b.ravel()
+            chol, keep = fac
+            bb = b.ravel() - b.mean()
+            y = np.zeros(bb.size)
+            y[keep] = scipy.linalg.cho_solve(chol, bb[keep], check_finite=False)
+            x.ravel()[:] = y - y.mean()
 
     def _vcycle(self, level):
         lev = self.levels[level]
@@ -400,10 +408,14 @@ class Multigrid:
     def solve(self, b, rtol=1e-10, maxiter=200):
         """CG for ``(diag(d)/scale + K) x = b / scale`` preconditioned by one V-cycle.
 
-        Returns ``(x, iterations, converged)`` with ``x`` in the grid's shape.
+        Returns ``(x, iterations, converged)`` with ``x`` in the grid's shape. The stopping test is
+        ``||r||_2 <= rtol ||b||_2`` on the system as given (as :func:`scipy.sparse.linalg.cg`);
+        in the singular case on the Jacobi-scaled system (see below).
         """
         top = self.levels[0]
         rhs = np.asarray(b, dtype=float).reshape(top.shape) / self._scale
+        if self.singular:
+            return self._solve_singular(rhs, rtol, maxiter)
         x = np.zeros(top.shape)
         r = rhs.copy()
         bnorm = float(np.sqrt(_dot(r, r)))
@@ -428,3 +440,51 @@ class Multigrid:
             _direction_update(p, z, rz_new / rz)
             rz = rz_new
         return x.reshape(self.grid_shape), maxiter, False
+
+    def _solve_singular(self, rhs, rtol, maxiter):
+        """``K x = b`` with ``sum(b) = 0`` (``D = 0``), ``x`` up to a constant.
+
+        CG runs on the Jacobi-scaled system ``S K S y = S b``, ``S = diag(a)^{-1/2}``, ``x = S y``,
+        whose kernel is ``n = S^{-1} 1``: when rho_d spans 30 decades, the unscaled residual of
+        the tail cells is round-off of the large ones and CG breaks down there; the scaled one
+        is not (the same scaling as the pyamg path of :mod:`fokkerplanck.theory`). The
+        preconditioner ``S^{-1} B S^{-1}`` is projected off ``n`` on both sides (symmetric).
+        """
+        top = self.levels[0]
+        s = 1.0 / np.sqrt(top.a)
+        nvec = 1.0 / s
+        nn = _dot(nvec, nvec)
+
+        def project(v):
+            v -= nvec * (_dot(nvec, v) / nn)
+
+        r = s * rhs
+        project(r)
+        y = np.zeros(top.shape)
+        bnorm = float(np.sqrt(_dot(r, r)))
+        if bnorm == 0.0:
+            return y.reshape(self.grid_shape), 0, True
+        tmp, q, z, p = (np.empty(top.shape) for _ in range(4))
+
+        def prec(r, out):
+            self.precondition(r * nvec, out)
+            out *= nvec
+            project(out)
+
+        prec(r, z)
+        p[...] = z
+        rz = _dot(r, z)
+        for it in range(1, maxiter + 1):
+            self.matvec(s * p, tmp)
+            np.multiply(s, tmp, out=q)
+            pq = _dot(p, q)
+            if not pq > 0.0:
+                return (s * y).reshape(self.grid_shape), it, False
+            rr = _cg_update(y, r, p, q, rz / pq)
+            if np.sqrt(rr) <= rtol * bnorm:
+                return (s * y).reshape(self.grid_shape), it, True
+            prec(r, z)
+            rz_new = _dot(r, z)
+            _direction_update(p, z, rz_new / rz)
+            rz = rz_new
+        return (s * y).reshape(self.grid_shape), maxiter, False
