@@ -167,7 +167,8 @@ def eigenvalues(target, grid: Grid, k: int = 1, *, solver: str = "auto") -> np.n
     pseudo-inverse of ``K`` on the M-orthogonal complement of the constants (sparse LU with one
     cell grounded in 1-D/2-D; in 3-D and on large 2-D grids, see :data:`DIRECT_LIMIT`, CG on the
     singular consistent system preconditioned by the geometric multigrid of
-    :mod:`fokkerplanck.multigrid`, relative residual 1e-10). BLAS runs on one thread inside
+    :mod:`fokkerplanck.multigrid`, relative residual 1e-10; should it stall, as when rho_d spans
+    ~30 decades on the box, ``"auto"`` falls back to pyamg-preconditioned CG). BLAS runs on one thread inside
     (:mod:`fokkerplanck._threads`). Deflating the kernel
     exactly, rather than shifting to :math:`\sigma < 0`, keeps tiny gaps (well-separated mixtures,
     :math:`\lambda_1 \sim 10^{-6}`) accurate to full relative precision.
@@ -200,14 +201,25 @@ def eigenvalues(target, grid: Grid, k: int = 1, *, solver: str = "auto") -> np.n
         vals = scipy.linalg.eigh(K.toarray(), np.diag(m), eigvals_only=True, subset_by_index=[1, k])
         return np.asarray(vals, dtype=float)
     with _threads.blas_limits():
-        pinv = _PseudoInverse(K, m, solver, grid.ndim, coeffs=coeffs, shape=grid.shape)
-        opinv = spla.LinearOperator((n, n), matvec=pinv, dtype=float)
-        Mmat = sp.diags(m)
-        rng = np.random.default_rng(0)  # deterministic ARPACK start vector
-        v0 = pinv(m * rng.standard_normal(n))
-        vals = spla.eigsh(K, k=k, M=Mmat, sigma=0.0, which="LM", OPinv=opinv, v0=v0, tol=0.0,
-                          return_eigenvectors=False)
+        try:
+            vals = _shift_invert(K, m, k, solver, grid, coeffs)
+        except RuntimeError:
+            # multigrid CG can stall when rho_d spans ~30 decades on the box (tail cells almost
+            # decoupled); "auto" then falls back to the previous pyamg path
+            if solver != "auto":
+                raise
+            vals = _shift_invert(K, m, k, "amg", grid, coeffs)
     return np.sort(np.asarray(vals, dtype=float))
+
+
+def _shift_invert(K, m, k, solver, grid, coeffs):
+    n = K.shape[0]
+    pinv = _PseudoInverse(K, m, solver, grid.ndim, coeffs=coeffs, shape=grid.shape)
+    opinv = spla.LinearOperator((n, n), matvec=pinv, dtype=float)
+    rng = np.random.default_rng(0)  # deterministic ARPACK start vector
+    v0 = pinv(m * rng.standard_normal(n))
+    return spla.eigsh(K, k=k, M=sp.diags(m), sigma=0.0, which="LM", OPinv=opinv, v0=v0, tol=0.0,
+                      return_eigenvectors=False)
 
 
 def spectral_gap(target, grid: Grid, *, solver: str = "auto") -> float:
