@@ -26,12 +26,16 @@ direct or with some *linear (CG) iterations*.
 
 Linear solvers: in 1-D the Hessian is tridiagonal and the whole Newton iteration runs in one
 numba-compiled kernel (Cholesky/Thomas solve, O(n) per iteration). In 2-D/3-D the Hessian is
-sparse and solved by conjugate gradients with a preconditioner built from a recent Hessian and
-reused while it stays effective (consecutive Hessians differ only in their diagonal):
-``linear_solver="direct"`` uses a SuperLU factorisation (exact on the matrix it was built from, so
-the first solve after a rebuild is direct), ``"amg"`` a smoothed-aggregation algebraic multigrid
-V-cycle (pyamg). The CG tolerance follows the Newton residual (inexact Newton). ``"auto"`` picks
-SuperLU in 2-D and AMG in 3-D, by measurement (README, "Choice of linear solver").
+sparse and solved by preconditioned conjugate gradients. ``linear_solver="multigrid"`` (the
+default there) preconditions with one V-cycle of the matrix-free geometric multigrid of
+:mod:`fokkerplanck.multigrid`, whose cost grows like the grid; the Hessian is never assembled.
+The other two reuse a preconditioner built from a recent assembled Hessian while it stays
+effective (consecutive Hessians differ only in their diagonal): ``"direct"`` a SuperLU
+factorisation (exact on the matrix it was built from), ``"amg"`` a smoothed-aggregation algebraic
+multigrid V-cycle (pyamg). The CG tolerance follows the Newton residual (inexact Newton). BLAS
+runs on one thread inside the solves (:mod:`fokkerplanck._threads`). ``"auto"`` picks multigrid in
+2-D and 3-D, except SuperLU for 3-D grids below :data:`AUTO_DIRECT_MAX_3D` cells, by measurement
+(benchmarks/README.md, "The solver at scale").
 """
 
 from __future__ import annotations
@@ -49,9 +53,10 @@ from .divergences import (Divergence, phi_inv_antiderivative_scalar, phi_inv_pri
 
 __all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d"]
 
-#: ``linear_solver="auto"``: banded kernel in 1-D, SuperLU-preconditioned CG in 2-D, AMG-CG in
-#: 3-D (where LU fill-in grows fast), except for 3-D grids below this many cells. Chosen by
-#: measurement: benchmarks/bench_fipy.py, cases b128solvers, b256 and solvers3d.
+#: ``linear_solver="auto"``: banded kernel in 1-D, multigrid-preconditioned CG in 2-D and 3-D,
+#: except SuperLU-CG for 3-D grids below this many cells. Chosen by measurement:
+#: benchmarks/bench_scale.py (multigrid 2.5x faster than SuperLU-CG at 2-D 128^2 and 3x faster than
+#: pyamg-CG at 3-D 16^3; the issue-2 measurements of benchmarks/bench_fipy.py for the tiny 3-D grids).
 AUTO_DIRECT_MAX_3D = 4_000
 
 #: Newton also stops (converged) when its correction is below this relative size, i.e. at the
@@ -336,9 +341,10 @@ class Resolvent:
         Face coefficients from :func:`fokkerplanck.operators.face_coefficients`.
     cell_mass : ndarray
         ``rho_d * cell_volume`` on the cells (grid shape).
-    linear_solver : {"auto", "banded", "direct", "amg"}
+    linear_solver : {"auto", "banded", "multigrid", "direct", "amg"}
         ``"banded"`` (1-D only) runs the compiled tridiagonal kernel; ``"auto"`` means banded in
-        1-D, SuperLU-preconditioned CG in 2-D and AMG-preconditioned CG in 3-D.
+        1-D and multigrid-preconditioned CG in 2-D and 3-D (SuperLU-CG on 3-D grids of at most
+        :data:`AUTO_DIRECT_MAX_3D` cells).
     tol : float
         Newton stops when the L1 norm of the step residual (in units of mass; total mass is 1)
         is at most ``tol``. The mass error of a step is bounded by this residual.
