@@ -40,6 +40,7 @@ from scipy.linalg import lstsq
 from scipy.optimize import linear_sum_assignment, minimize
 from numba import njit
 
+from .. import _threads
 from .. import _validation as _v
 from scipy.special import expit
 
@@ -378,6 +379,7 @@ class Calibrator:
         self.n_iter_ = 0
         self.loss_ = np.nan
         self.n_fits_ = 0
+        self._data_features = None  # (copy of the data, their features): the data rarely change
 
     # -- fitting --------------------------------------------------------------------------------
     def _ensure_features(self, data):
@@ -396,7 +398,13 @@ class Calibrator:
         data = _v.as_samples(data, "data")
         samples = _v.as_samples(samples, "samples", data.shape[1])
         self._ensure_features(data)
-        phi_d, phi_u = self.features(data), self.features(samples)
+        cached = self._data_features
+        if cached is not None and cached[0].shape == data.shape and np.array_equal(cached[0], data):
+            phi_d = cached[1]  # refits along a trajectory: same data, only the samples move
+        else:
+            phi_d = self.features(data)
+            self._data_features = (data.copy(), phi_d)
+        phi_u = self.features(samples)
         wd, wu, lam = 0.5 / data.shape[0], 0.5 / samples.shape[0], self.regularization
         m = self.n_features
 
@@ -410,8 +418,11 @@ class Calibrator:
         else:
             p0 = np.zeros(m + 1)
         if self.solver == "scipy":
-            res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
-                           options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
+            # one BLAS thread: L-BFGS-B's small BLAS calls otherwise wait for OpenBLAS threads
+            # (fokkerplanck._threads; 3x on the whole particle run on a busy 2-core machine)
+            with _threads.blas_limits():
+                res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
+                               options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
             p, loss, nit, ok = res.x, float(res.fun), int(res.nit), bool(res.success)
         else:
             p, loss, nit, ok = lbfgs(loss_and_grad, p0, tol=self.tol, max_iter=self.max_iter)
