@@ -26,12 +26,16 @@ direct or with some *linear (CG) iterations*.
 
 Linear solvers: in 1-D the Hessian is tridiagonal and the whole Newton iteration runs in one
 numba-compiled kernel (Cholesky/Thomas solve, O(n) per iteration). In 2-D/3-D the Hessian is
-sparse and solved by conjugate gradients with a preconditioner built from a recent Hessian and
-reused while it stays effective (consecutive Hessians differ only in their diagonal):
-``linear_solver="direct"`` uses a SuperLU factorisation (exact on the matrix it was built from, so
-the first solve after a rebuild is direct), ``"amg"`` a smoothed-aggregation algebraic multigrid
-V-cycle (pyamg). The CG tolerance follows the Newton residual (inexact Newton). ``"auto"`` picks
-SuperLU in 2-D and AMG in 3-D, by measurement (README, "Choice of linear solver").
+sparse and solved by preconditioned conjugate gradients. ``linear_solver="multigrid"`` (the
+default there) preconditions with one V-cycle of the matrix-free geometric multigrid of
+:mod:`fokkerplanck.multigrid`, whose cost grows like the grid; the Hessian is never assembled.
+The other two reuse a preconditioner built from a recent assembled Hessian while it stays
+effective (consecutive Hessians differ only in their diagonal): ``"direct"`` a SuperLU
+factorisation (exact on the matrix it was built from), ``"amg"`` a smoothed-aggregation algebraic
+multigrid V-cycle (pyamg). The CG tolerance follows the Newton residual (inexact Newton). BLAS
+runs on one thread inside the solves (:mod:`fokkerplanck._threads`). ``"auto"`` picks multigrid in
+2-D and 3-D, except SuperLU for 3-D grids below :data:`AUTO_DIRECT_MAX_3D` cells, by measurement
+(benchmarks/README.md, "The solver at scale").
 """
 
 from __future__ import annotations
@@ -43,15 +47,16 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numba import njit
 
-from . import operators
+from . import _threads, operators
 from .divergences import (Divergence, phi_inv_antiderivative_scalar, phi_inv_prime_scalar,
                           phi_inv_scalar)
 
 __all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d"]
 
-#: ``linear_solver="auto"``: banded kernel in 1-D, SuperLU-preconditioned CG in 2-D, AMG-CG in
-#: 3-D (where LU fill-in grows fast), except for 3-D grids below this many cells. Chosen by
-#: measurement: benchmarks/bench_fipy.py, cases b128solvers, b256 and solvers3d.
+#: ``linear_solver="auto"``: banded kernel in 1-D, multigrid-preconditioned CG in 2-D and 3-D,
+#: except SuperLU-CG for 3-D grids below this many cells. Chosen by measurement:
+#: benchmarks/bench_scale.py (multigrid 2.5x faster than SuperLU-CG at 2-D 128^2 and 3x faster than
+#: pyamg-CG at 3-D 16^3; the issue-2 measurements of benchmarks/bench_fipy.py for the tiny 3-D grids).
 AUTO_DIRECT_MAX_3D = 4_000
 
 #: Newton also stops (converged) when its correction is below this relative size, i.e. at the
@@ -219,11 +224,21 @@ class _ReusedPreconditionerCG:
 
     name = ""
 
-    def __init__(self, rtol=1e-14, rebuild_after=8):
+    def __init__(self, K, rtol=1e-14, rebuild_after=8):
+        self.K = K
         self.rtol = rtol
         self.rebuild_after = rebuild_after
         self._precond = None
         self.n_builds = 0
+        self._hK = (None, None)
+
+    def solve_hessian(self, h, diag, rhs, rtol=None):
+        """Solve ``(diag(diag) + h K) x = rhs``; returns ``(x, iterations)``."""
+        if self._hK[0] != h:
+            self._hK = (h, (h * self.K).tocsr())
+        H = self._hK[1] + sp.diags(diag)
+        with _threads.blas_limits():
+            return self.solve(H, rhs, rtol)
 
     def _build(self, H):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -269,9 +284,9 @@ class _AMGSolver(_ReusedPreconditionerCG):
 
     name = "amg"
 
-    def __init__(self, rtol=1e-14, rebuild_after=25):
+    def __init__(self, K, rtol=1e-14, rebuild_after=25):
         import pyamg  # noqa: F401  (checked at construction so the error comes early)
-        super().__init__(rtol=rtol, rebuild_after=rebuild_after)
+        super().__init__(K, rtol=rtol, rebuild_after=rebuild_after)
 
     def _build(self, H):
         import pyamg
@@ -279,14 +294,41 @@ class _AMGSolver(_ReusedPreconditionerCG):
         return ml.aspreconditioner(cycle="V")
 
 
-def _make_linear_solver(name: str, n: int, ndim: int):
+class _MultigridSolver:
+    """CG preconditioned by the matrix-free geometric multigrid of :mod:`fokkerplanck.multigrid`.
+
+    The face hierarchy of K is built once; each solve re-aggregates the diagonal only."""
+
+    name = "multigrid"
+
+    def __init__(self, coeffs, shape, rtol=1e-14, maxiter=200):
+        from .multigrid import Multigrid
+
+        self.rtol = rtol
+        self.maxiter = maxiter
+        self.mg = Multigrid(coeffs, shape)
+
+    def solve_hessian(self, h, diag, rhs, rtol=None):
+        rtol = self.rtol if rtol is None else max(rtol, self.rtol)
+        self.mg.set_diagonal(diag, h)
+        with _threads.blas_limits():  # the coarsest level's Cholesky solve is BLAS
+            x, it, ok = self.mg.solve(rhs, rtol=rtol, maxiter=self.maxiter)
+        if not ok:
+            raise np.linalg.LinAlgError("multigrid-preconditioned CG did not converge")
+        return x.ravel(), max(it, 1)
+
+
+def _make_linear_solver(name: str, coeffs, shape):
+    n, ndim = int(np.prod(shape)), len(shape)
     if name == "auto":
-        name = "amg" if (ndim == 3 and n > AUTO_DIRECT_MAX_3D) else "direct"
-    if name == "direct":
-        return _DirectSolver()
-    if name == "amg":
-        return _AMGSolver()
-    raise ValueError(f"unknown linear_solver {name!r}; choose 'auto', 'direct', 'amg' or, in 1-D, 'banded'.")
+        name = "direct" if (ndim == 3 and n <= AUTO_DIRECT_MAX_3D) else "multigrid"
+    if name == "multigrid":
+        return _MultigridSolver(coeffs, shape)
+    if name in ("direct", "amg"):
+        K = operators.laplacian_matrix(coeffs, shape)
+        return _DirectSolver(K) if name == "direct" else _AMGSolver(K)
+    raise ValueError(f"unknown linear_solver {name!r}; choose 'auto', 'direct', 'amg', 'multigrid' or, in 1-D, "
+                     "'banded'.")
 
 
 class Resolvent:
@@ -299,9 +341,10 @@ class Resolvent:
         Face coefficients from :func:`fokkerplanck.operators.face_coefficients`.
     cell_mass : ndarray
         ``rho_d * cell_volume`` on the cells (grid shape).
-    linear_solver : {"auto", "banded", "direct", "amg"}
+    linear_solver : {"auto", "banded", "multigrid", "direct", "amg"}
         ``"banded"`` (1-D only) runs the compiled tridiagonal kernel; ``"auto"`` means banded in
-        1-D, SuperLU-preconditioned CG in 2-D and AMG-preconditioned CG in 3-D.
+        1-D and multigrid-preconditioned CG in 2-D and 3-D (SuperLU-CG on 3-D grids of at most
+        :data:`AUTO_DIRECT_MAX_3D` cells).
     tol : float
         Newton stops when the L1 norm of the step residual (in units of mass; total mass is 1)
         is at most ``tol``. The mass error of a step is bounded by this residual.
@@ -329,8 +372,7 @@ class Resolvent:
             self._linear = None
         else:
             self._kernel = None
-            self._linear = _make_linear_solver(linear_solver, self.cell_mass.size, self.ndim)
-            self._K = operators.laplacian_matrix(coeffs, self.shape)
+            self._linear = _make_linear_solver(linear_solver, coeffs, self.shape)
         self.linear_solver = linear_solver if self._linear is None else self._linear.name
 
     def initial_guess(self, v_old):
@@ -369,7 +411,6 @@ class Resolvent:
         d = self.divergence
         m = self.cell_mass
         w = w.copy()
-        hK = (h * self._K).tocsr()
         it = lin_total = 0
         status, res = 1, np.inf
         while True:
@@ -385,11 +426,11 @@ class Resolvent:
                 status = 1
                 break
             it += 1
-            H = hK + sp.diags(np.ravel(m * d.phi_inv_prime(w)))
             try:
                 # inexact Newton: the linear tolerance follows the nonlinear residual (total mass 1),
                 # which keeps Newton's quadratic convergence without over-solving early iterations
-                dw, lin = self._linear.solve(H, -g.ravel(), rtol=min(1e-2, res))
+                dw, lin = self._linear.solve_hessian(h, np.ravel(m * d.phi_inv_prime(w)), -g.ravel(),
+                                                     rtol=min(1e-2, res))
             except (np.linalg.LinAlgError, RuntimeError):
                 status = 4
                 break

@@ -88,7 +88,7 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         ``dt_min`` also bounds the step reduction after Newton failures with fixed steps.
     max_growth : float
         Adaptive steps only: largest factor between consecutive steps (default 5).
-    linear_solver : {"auto", "banded", "direct", "amg"}
+    linear_solver : {"auto", "banded", "direct", "amg", "multigrid"}
         See :class:`fokkerplanck.resolvent.Resolvent`.
     newton_tol : float
         Newton stops when the L1 residual of the step equation (units of mass) is below this, or

@@ -46,6 +46,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from . import _threads
 from . import _validation as _v
 from . import operators
 from .divergences import get_divergence
@@ -56,9 +57,13 @@ __all__ = ["spectral_gap", "eigenvalues", "weighted_laplacian", "predicted_rate"
            "predicted_rates", "fit_rate", "decay_window", "gaussian_beta", "condition_beta", "lemma24_bound",
            "gradient_integral", "lemma24"]
 
-#: ``solver="auto"``: SuperLU for 1-D and 2-D grids up to this many cells; AMG-preconditioned CG
-#: above it and for every 3-D grid (whose LU fill-in grows too fast: 40^3 cells take ~15 s).
+#: ``solver="auto"``: SuperLU for 1-D grids and 2-D grids up to this many cells; CG preconditioned
+#: by the geometric multigrid of :mod:`fokkerplanck.multigrid` above it and for every 3-D grid
+#: (whose LU fill-in grows too fast: 40^3 cells took ~15 s; 32^3 with pyamg-CG took 35 s).
 DIRECT_LIMIT = 250_000
+
+#: Relative residual of the CG solves inside shift-invert (multigrid and AMG).
+_CG_RTOL = 1e-10
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,9 +77,14 @@ def weighted_laplacian(target, grid: Grid):
     semidefinite, ``K 1 = 0``) and ``m = rho_d * cell_volume`` the cell masses, with ``rho_d``
     restricted to the box and normalised there, exactly as :func:`fokkerplanck.solve` uses them.
     """
+    K, m, _ = _weighted_laplacian_parts(target, grid)
+    return K, m
+
+
+def _weighted_laplacian_parts(target, grid: Grid):
     problem = setup(target, target, grid, "kl")
     K = operators.laplacian_matrix(problem.coeffs, grid.shape)
-    return K, problem.cell_mass.ravel()
+    return K, problem.cell_mass.ravel(), problem.coeffs
 
 
 class _PseudoInverse:
@@ -87,17 +97,38 @@ class _PseudoInverse:
     ``1 / lambda_k``; the constants are mapped to 0.
     """
 
-    def __init__(self, K, m, solver="auto", ndim=1):
+    def __init__(self, K, m, solver="auto", ndim=1, coeffs=None, shape=None):
         n = K.shape[0]
         self.m = m
         self.total = float(m.sum())
         self.ground = int(np.argmax(m))
         keep = np.ones(n, dtype=bool)
+        self.n = n
+        if solver == "auto":
+            solver = "direct" if (ndim == 1 or (ndim < 3 and n <= DIRECT_LIMIT)) else "multigrid"
+        if solver == "multigrid":
+            # no grounding: CG on the singular, consistent system K x = b (sum b = 0) with a
+            # multigrid preconditioner whose coarsest level is a pseudo-inverse (constants exact)
+            from .multigrid import Multigrid
+
+            if coeffs is None:
+                raise ValueError("solver='multigrid' needs the face coefficients")
+            mg = Multigrid(coeffs, shape, singular=True)
+            mg.set_diagonal(np.zeros(n), 1.0)
+
+            def _solve_mg(b):
+                x, it, ok = mg.solve(b, rtol=_CG_RTOL, maxiter=500)
+                if not ok:
+                    raise RuntimeError("spectral_gap: multigrid-preconditioned CG did not converge in the "
+                                       "shift-invert solve; try solver=\"direct\".")
+                return x.ravel()
+
+            self._solve = _solve_mg
+            self.keep = keep
+            return
         keep[self.ground] = False
         self.keep = keep
         Kg = K[keep][:, keep].tocsc()
-        if solver == "auto":
-            solver = "direct" if (ndim < 3 and n <= DIRECT_LIMIT) else "amg"
         if solver == "direct":
             lu = spla.splu(Kg, permc_spec="MMD_AT_PLUS_A")
             self._solve = lu.solve
@@ -110,15 +141,14 @@ class _PseudoInverse:
             prec = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric").aspreconditioner(cycle="V")
 
             def _solve(b):
-                y, info = spla.cg(A, d * b, rtol=1e-10, atol=0.0, maxiter=500, M=prec)
+                y, info = spla.cg(A, d * b, rtol=_CG_RTOL, atol=0.0, maxiter=500, M=prec)
                 if info != 0:
                     raise RuntimeError(f"spectral_gap: CG did not converge in the shift-invert solve (info={info}); try solver=\"direct\".")
                 return d * y
 
             self._solve = _solve
         else:
-            raise ValueError(f"solver must be 'auto', 'direct' or 'amg', got {solver!r}.")
-        self.n = n
+            raise ValueError(f"solver must be 'auto', 'direct', 'amg' or 'multigrid', got {solver!r}.")
 
     def __call__(self, b):
         b = np.asarray(b, dtype=float).ravel()
@@ -134,8 +164,12 @@ def eigenvalues(target, grid: Grid, k: int = 1, *, solver: str = "auto") -> np.n
 
     Solves :math:`K x = \lambda M x` (see :func:`weighted_laplacian`) with
     :func:`scipy.sparse.linalg.eigsh` in shift-invert mode at :math:`\sigma = 0`, applied to the
-    pseudo-inverse of ``K`` on the M-orthogonal complement of the constants (one cell grounded,
-    sparse LU in 1-D/2-D, AMG-preconditioned CG in 3-D, see :data:`DIRECT_LIMIT`). Deflating the kernel
+    pseudo-inverse of ``K`` on the M-orthogonal complement of the constants (sparse LU with one
+    cell grounded in 1-D/2-D; in 3-D and on large 2-D grids, see :data:`DIRECT_LIMIT`, CG on the
+    singular consistent system preconditioned by the geometric multigrid of
+    :mod:`fokkerplanck.multigrid`, relative residual 1e-10; should it stall, as when rho_d spans
+    ~30 decades on the box, ``"auto"`` falls back to pyamg-preconditioned CG). BLAS runs on one thread inside
+    (:mod:`fokkerplanck._threads`). Deflating the kernel
     exactly, rather than shifting to :math:`\sigma < 0`, keeps tiny gaps (well-separated mixtures,
     :math:`\lambda_1 \sim 10^{-6}`) accurate to full relative precision.
 
@@ -146,7 +180,7 @@ def eigenvalues(target, grid: Grid, k: int = 1, *, solver: str = "auto") -> np.n
     grid : Grid
     k : int
         How many eigenvalues (``1 <= k < grid.size - 1``).
-    solver : {"auto", "direct", "amg"}
+    solver : {"auto", "direct", "amg", "multigrid"}
         Linear solver of the shift-invert step.
 
     Returns
@@ -161,19 +195,31 @@ def eigenvalues(target, grid: Grid, k: int = 1, *, solver: str = "auto") -> np.n
     if k >= grid.size - 1:
         raise ValueError(f"k = {k} eigenvalues requested but the grid has only {grid.size} cells; "
                          f"use k < {grid.size - 1} (or a dense solver for tiny grids).")
-    K, m = weighted_laplacian(target, grid)
+    K, m, coeffs = _weighted_laplacian_parts(target, grid)
     n = K.shape[0]
     if n <= 50:  # tiny grids: ARPACK needs ncv < n; a dense solve is exact and instant
         vals = scipy.linalg.eigh(K.toarray(), np.diag(m), eigvals_only=True, subset_by_index=[1, k])
         return np.asarray(vals, dtype=float)
-    pinv = _PseudoInverse(K, m, solver, grid.ndim)
+    with _threads.blas_limits():
+        try:
+            vals = _shift_invert(K, m, k, solver, grid, coeffs)
+        except RuntimeError:
+            # multigrid CG can stall when rho_d spans ~30 decades on the box (tail cells almost
+            # decoupled); "auto" then falls back to the previous pyamg path
+            if solver != "auto":
+                raise
+            vals = _shift_invert(K, m, k, "amg", grid, coeffs)
+    return np.sort(np.asarray(vals, dtype=float))
+
+
+def _shift_invert(K, m, k, solver, grid, coeffs):
+    n = K.shape[0]
+    pinv = _PseudoInverse(K, m, solver, grid.ndim, coeffs=coeffs, shape=grid.shape)
     opinv = spla.LinearOperator((n, n), matvec=pinv, dtype=float)
-    Mmat = sp.diags(m)
     rng = np.random.default_rng(0)  # deterministic ARPACK start vector
     v0 = pinv(m * rng.standard_normal(n))
-    vals = spla.eigsh(K, k=k, M=Mmat, sigma=0.0, which="LM", OPinv=opinv, v0=v0, tol=0.0,
+    return spla.eigsh(K, k=k, M=sp.diags(m), sigma=0.0, which="LM", OPinv=opinv, v0=v0, tol=0.0,
                       return_eigenvectors=False)
-    return np.sort(np.asarray(vals, dtype=float))
 
 
 def spectral_gap(target, grid: Grid, *, solver: str = "auto") -> float:

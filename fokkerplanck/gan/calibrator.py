@@ -47,6 +47,7 @@ from numba import njit
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from .. import _threads
 from .. import _validation as _v
 from .features import RandomFourierFeatures
 
@@ -224,6 +225,7 @@ class Calibrator:
         self.n_iter_ = 0
         self.loss_ = np.nan
         self.n_fits_ = 0
+        self._data_features = None  # (copy of the data, their features): the data rarely change
 
     # -- fitting --------------------------------------------------------------------------------
     def _ensure_features(self, data):
@@ -242,7 +244,13 @@ class Calibrator:
         data = _v.as_samples(data, "data")
         samples = _v.as_samples(samples, "samples", data.shape[1])
         self._ensure_features(data)
-        phi_d, phi_u = self.features(data), self.features(samples)
+        cached = self._data_features
+        if cached is not None and cached[0].shape == data.shape and np.array_equal(cached[0], data):
+            phi_d = cached[1]  # refits along a trajectory: same data, only the samples move
+        else:
+            phi_d = self.features(data)
+            self._data_features = (data.copy(), phi_d)
+        phi_u = self.features(samples)
         wd, wu, lam = 0.5 / data.shape[0], 0.5 / samples.shape[0], self.regularization
         m = self.n_features
 
@@ -255,8 +263,11 @@ class Calibrator:
             p0 = np.concatenate([self.coef_, [self.intercept_]])
         else:
             p0 = np.zeros(m + 1)
-        res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
-                       options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
+        # one BLAS thread: L-BFGS-B's small BLAS calls otherwise wait for OpenBLAS threads
+        # (fokkerplanck._threads; 3x on the whole particle run on a busy 2-core machine)
+        with _threads.blas_limits():
+            res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
+                           options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
         p, loss, nit, ok = res.x, float(res.fun), int(res.nit), bool(res.success)
         self.coef_, self.intercept_ = p[:m].copy(), float(p[m])
         self.n_iter_, self.loss_, self.converged_ = nit, loss, ok

@@ -1,0 +1,156 @@
+"""The solver at scale (issue 12): cost per Newton iteration in CSR matvecs, memory, FiPy ratios.
+
+Run as a user would, with no thread variables set::
+
+    python benchmarks/bench_scale.py              # all cases
+    python benchmarks/bench_scale.py 2d:256 3d:32 # chosen sizes only
+    python benchmarks/bench_scale.py fipy gap     # FiPy ratios, spectral gaps only
+
+Each grid size runs in its own subprocess (peak RSS from ``resource.getrusage`` there). Per
+size it prints the wall time, Newton / CG iterations, the cost of one Newton iteration in units of
+one scipy CSR matrix-vector product with a matrix of the Hessian's pattern (timed in the same
+process), and, where affordable, the largest difference to the previous default solver
+(SuperLU-CG in 2-D, pyamg-CG in 3-D). Numba compilation is excluded (a warm-up solve on a tiny
+grid first; its time is printed separately).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def _problem(kind, n):
+    import fokkerplanck as fp
+    from bench_fipy import ring_target
+
+    if kind == "2d":  # ring problem of bench_fipy case b, 20 steps to t = 2
+        grid = fp.Grid([-5.0, -5.0], [5.0, 5.0], [n, n])
+        return grid, ring_target(), fp.Gaussian([0.0, 0.0], 0.25 * np.eye(2)), 2.0, 0.1
+    grid = fp.Grid([-4.0] * 3, [4.0] * 3, [n] * 3)  # 3-D two-mode mixture, 10 steps of 0.1
+    target = fp.GaussianMixture([0.5, 0.5], [[-1, 0, 0], [1, 0.5, 0]], [0.5 * np.eye(3), 0.7 * np.eye(3)])
+    return grid, target, fp.Gaussian([0.3, 0, 0], 0.3 * np.eye(3)), 1.0, 0.1
+
+
+def child(kind, n, compare):
+    import scipy.sparse as sp
+
+    import fokkerplanck as fp
+    from fokkerplanck import operators
+
+    t0 = time.perf_counter()
+    g, tgt, ini, T, dt = _problem(kind, 8)
+    fp.solve(tgt, ini, g, 2 * dt, dt)  # numba compile / cache load
+    compile_s = time.perf_counter() - t0
+    grid, target, initial, T, dt = _problem(kind, n)
+    t0 = time.perf_counter()
+    sol = fp.solve(target, initial, grid, T, dt)
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GiB (ru_maxrss in KiB)
+    p = fp.setup(target, initial, grid)
+    H = (operators.laplacian_matrix(p.coeffs, grid.shape) + sp.eye(grid.size)).tocsr()
+    x = np.random.default_rng(0).random(grid.size)
+    H @ x
+    reps = max(5, int(2e7 // H.nnz))
+    t1 = time.perf_counter()
+    for _ in range(reps):
+        H @ x
+    matvec = (time.perf_counter() - t1) / reps
+    out = dict(kind=kind, n=n, cells=grid.size, wall=wall, newton=sol.n_newton, cg=sol.n_linear,
+               solver=sol.options["linear_solver"], rss_gib=rss, matvec_s=matvec,
+               per_newton_matvecs=wall / sol.n_newton / matvec, compile_s=compile_s,
+               mass_drift=float(np.abs(sol.history["mass"] - 1).max()))
+    if compare:
+        old = "direct" if kind == "2d" else "amg"
+        t2 = time.perf_counter()
+        ref = fp.solve(target, initial, grid, T, dt, linear_solver=old)
+        out.update(old=old, old_wall=time.perf_counter() - t2, old_newton=ref.n_newton,
+                   max_diff=float(np.abs(sol.u[-1] - ref.u[-1]).max()),
+                   l1_diff=float(np.abs(sol.u[-1] - ref.u[-1]).sum() * grid.cell_volume))
+    print(json.dumps(out), flush=True)
+
+
+def run_size(kind, n, compare):
+    r = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(int(compare))],
+                       capture_output=True, text=True, env=os.environ.copy())
+    if r.returncode != 0:
+        print(r.stderr[-2000:])
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def fipy_cases():
+    import bench_fipy as bf
+    import fokkerplanck as fp
+
+    print(f"numba compile/cache load (1-D kernel, bench_fipy.compile_time): {bf.compile_time():.2f}s", flush=True)
+    g, tgt, ini, T, dt = _problem("2d", 16)
+    fp.solve(tgt, ini, g, 2 * dt, dt)  # multigrid kernels compiled / loaded before timing
+    a = bf.case_a()
+    print(f"1-D case (a): ours {a['t_ours']:.3f}s  FiPy {a['t_fipy']:.2f}s  ratio {a['t_fipy'] / a['t_ours']:.0f}x "
+          f"(target >= 100x)  L1 err ours/FiPy {np.abs(a['ours'].u[-1] - a['ref']).sum() * a['grid'].cell_volume:.2e}"
+          f"/{np.abs(a['theirs'].u[-1] - a['ref']).sum() * a['grid'].cell_volume:.2e}", flush=True)
+    b = bf.case_b(128, with_fipy=True, with_ref=True)
+    vol = b["grid"].cell_volume
+    print(f"2-D 128^2 ring (b): ours {b['t_ours']:.3f}s ({b['ours'].options['linear_solver']})  FiPy {b['t_fipy']:.2f}s  "
+          f"ratio {b['t_fipy'] / b['t_ours']:.1f}x (target >= 30x)  L1 err ours/FiPy "
+          f"{np.abs(b['ours'].u[-1] - b['ref']).sum() * vol:.2e}/{np.abs(b['theirs'].u[-1] - b['ref']).sum() * vol:.2e}",
+          flush=True)
+
+
+def spectral_gaps(sizes=(32, 64)):
+    import fokkerplanck as fp
+
+    target = _problem("3d", 8)[1]
+    fp.theory.spectral_gap(target, fp.Grid([-4.0] * 3, [4.0] * 3, [8] * 3))  # compile
+    for n in sizes:
+        t0 = time.perf_counter()
+        lam = fp.theory.spectral_gap(target, fp.Grid([-4.0] * 3, [4.0] * 3, [n] * 3))
+        print(f"spectral_gap 3-D {n}^3: {lam:.6f} in {time.perf_counter() - t0:.2f}s", flush=True)
+
+
+def main(args):
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.machine()} nproc={os.cpu_count()} "
+          f"load={os.getloadavg()[0]:.1f} Python {platform.python_version()} numpy {np.__version__}; "
+          f"thread variables: {[k for k in os.environ if k.endswith('_NUM_THREADS')] or 'none'}", flush=True)
+    sizes = [a.split(":") for a in args if ":" in a] if args else [
+        ("2d", "128"), ("2d", "256"), ("2d", "512"), ("2d", "1024"), ("3d", "32"), ("3d", "64"), ("3d", "128")]
+    if not args or "fipy" in args:
+        fipy_cases()
+    if not args or "gap" in args:
+        spectral_gaps()
+    if not sizes:
+        return
+    print("grid | cells | solver | time | Newton / CG | per Newton (CSR matvecs) | peak RSS | vs old solver")
+    for kind, n in sizes:
+        n = int(n)
+        compare = (kind == "2d" and n <= 512) or (kind == "3d" and n <= 64)
+        r = run_size(kind, n, compare)
+        if r is None:
+            print(f"{kind} {n}: failed")
+            continue
+        line = (f"{kind} {n}^{2 if kind == '2d' else 3} | {r['cells']} | {r['solver']} | {r['wall']:.2f}s | "
+                f"{r['newton']} / {r['cg']} | {r['per_newton_matvecs']:.0f} (matvec {r['matvec_s'] * 1e3:.2f} ms) | "
+                f"{r['rss_gib']:.2f} GiB | ")
+        if "old" in r:
+            line += (f"{r['old']} {r['old_wall']:.2f}s ({r['old_newton']} Newton), max|du| {r['max_diff']:.1e}, "
+                     f"L1 {r['l1_diff']:.1e}")
+        line += f" | compile/cache {r['compile_s']:.1f}s, mass drift {r['mass_drift']:.0e}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], int(sys.argv[3]), bool(int(sys.argv[4])))
+    else:
+        main(sys.argv[1:])
