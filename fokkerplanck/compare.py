@@ -67,7 +67,7 @@ MAX_EXACT_DEFAULT = 3000
 
 
 class WassersteinResult(float):
-    """What :func:`wasserstein` returns: the distance (a float) and which distance it is.
+    r"""What :func:`wasserstein` returns: the distance (a float) and which distance it is.
 
     It *is* a float (``float(r)``, arithmetic, comparisons, numpy all work as before), with
 

@@ -185,7 +185,7 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         bad = bad_end if bad_end.size else off_lattice([] if save_steps else t_eval, dt, t_final)
         if bad.size:
             what = "t_final" if bad_end.size else "the save time"
-            raise ValueError(f"{what} {bad[0]!r} is not a multiple of dt = {dt!r}: fixed steps would have to be "
+            raise ValueError(f"{what} {float(bad[0])!r} is not a multiple of dt = {dt!r}: fixed steps would have to be "
                              "shortened to land on it. Use save times k * dt (and t_final a multiple of dt), or "
                              "pass uniform_steps=False to accept non-uniform steps.")
     if isinstance(trackers, Tracker):

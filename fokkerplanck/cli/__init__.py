@@ -91,6 +91,8 @@ def _parser():
     v.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler "
                    "(default: start a LocalCluster)")
     v.add_argument("--workers", type=_workers, default=2, help="LocalCluster worker processes (default 2)")
+    v.add_argument("--threads", action="store_true", help="LocalCluster threads instead of worker processes "
+                   "(e.g. for a divergence registered in this Python process)")
     v.add_argument("--recompute", action="store_true", help="recompute finished cases")
     v.set_defaults(handler=_verify)
     return p
@@ -139,7 +141,7 @@ def _verify(args):
     if args.levels < 3:
         raise RunFileError(f"--levels must be at least 3, got {args.levels}")
     report = verify(args.runfile, levels=args.levels, out=args.out, scheduler=args.scheduler,
-                    n_workers=args.workers, recompute=args.recompute, stream=sys.stdout)
+                    n_workers=args.workers, processes=not args.threads, recompute=args.recompute, stream=sys.stdout)
     return EXIT_OK if report.passed else EXIT_FAILED
 
 

@@ -258,7 +258,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
                                              f"got {arr.tolist()}")
             bad = off_lattice(arr, dt, t_final) if dt != "adaptive" else []
             if len(bad):
-                raise fl.error("save_times", f"{bad[0]!r} is not a multiple of dt = {dt}: fixed steps would be "
+                raise fl.error("save_times", f"{float(bad[0])!r} is not a multiple of dt = {dt}: fixed steps would be "
                                              "shortened to land on it; use multiples of dt")
             t_eval = arr.tolist()
     else:
