@@ -1,5 +1,5 @@
-"""Shared plumbing of the convergence scripts: run a spec through the sweep runner, fit orders,
-format tables. (Plotting happens in the scripts, never in the studies.)"""
+"""Shared plumbing of the convergence scripts: run a spec through the sweep runner (as
+``fokkerplanck verify`` does), fit orders (with verify's fit), format tables. (Plotting happens in the scripts, never in the studies.)"""
 
 from __future__ import annotations
 
@@ -69,17 +69,13 @@ def run(spec_name: str, args) -> list:
 
 
 def fit_order(x, err):
-    """Least-squares slope p of ``log err = c - p log x`` and its standard error."""
-    x, err = np.log(np.asarray(x, float)), np.log(np.asarray(err, float))
-    A = np.vstack([x, np.ones_like(x)]).T
-    coef, res, *_ = np.linalg.lstsq(A, err, rcond=None)
-    n = x.size
-    if n > 2:
-        resid = err - A @ coef
-        se = math.sqrt(float(resid @ resid) / (n - 2) / float(((x - x.mean()) ** 2).sum()))
-    else:
-        se = math.nan
-    return -float(coef[0]), se
+    """Least-squares slope p of ``log err = c - p log x`` and its standard error: the fit of
+    :func:`fokkerplanck.verify.fit_order` (the one ``fokkerplanck verify`` uses), with ``x`` a
+    resolution (cells, steps) instead of a width."""
+    from fokkerplanck.verify import fit_order as _fit
+
+    p, se = _fit(x, err)
+    return -p, se
 
 
 def local_orders(x, err):
