@@ -266,3 +266,15 @@ def verify(runfile, *, levels: int = 4, out=None, scheduler=None, client=None, n
     if stream is not None:
         _report.table(report, stream)
     return report
+
+
+class _CallableModule(type(json)):
+    """``fp.verify(...)`` calls :func:`verify`; ``fp.verify.verify`` and the module's other names work too."""
+
+    def __call__(self, *args, **kwargs):
+        return verify(*args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -35,7 +35,7 @@ save_times = [0.0, 0.25, 0.5]
 def test_verify_kl_ornstein_uhlenbeck_example(tmp_path):
     """The acceptance run: space order 2 and time order 1 within their uncertainties, every
     invariant, the rate, Lemma 24 and superposition pass; report.json has the documented keys."""
-    rep = verify("examples/kl_ornstein_uhlenbeck.toml", out=tmp_path, processes=False)
+    rep = fp.verify("examples/kl_ornstein_uhlenbeck.toml", out=tmp_path, processes=False)  # fp.verify(...) is verify
     assert rep.passed
     data = json.loads((tmp_path / "report.json").read_text())
     for key in ("space", "time"):
