@@ -45,7 +45,7 @@ _LAZY_SUBMODULES = {
     "grid": "grid", "densities": "densities", "divergences": "divergences", "operators": "operators",
     "resolvent": "resolvent", "solver": "solver", "solution": "solution", "problem": "problem",
     "diagnostics": "diagnostics", "trackers": "trackers", "progress": "progress", "theory": "theory",
-    "compare": "compare", "plot": "plot",
+    "compare": "compare", "plot": "plot", "verify": "verify",
     # subpackages and edges
     "particles": "particles", "gan": "gan", "io": "io", "cli": "cli", "sweep": "sweep",
     "fipy_reference": "fipy_reference",

@@ -35,3 +35,24 @@ def milestones(t_final: float, dt: float | None, t_eval=None) -> np.ndarray:
         return marks
     keep = np.concatenate([[True], np.diff(marks) > merge_tolerance(t_final)])
     return marks[keep]
+
+
+def off_lattice(times, dt: float, t_final: float) -> np.ndarray:
+    """The entries of ``times`` that are not multiples of ``dt`` (to the merge tolerance)."""
+    times = np.asarray(times, dtype=float).ravel()
+    k = np.rint(times / dt)
+    return times[np.abs(times - k * dt) > merge_tolerance(t_final)]
+
+
+def lattice_times(t_final: float, dt: float, n: int) -> np.ndarray:
+    """``n`` save times on the step lattice ``k * dt`` spread evenly over ``[0, t_final]``.
+
+    ``t_final`` must be a multiple of ``dt``; with ``N = t_final / dt`` steps the times are
+    ``round(linspace(0, N, n)) * dt`` without repeats (fewer than ``n`` when ``n > N + 1``), so
+    they are evenly spaced exactly when ``N`` is a multiple of ``n - 1``.
+    """
+    n_steps = int(round(t_final / dt))
+    k = np.unique(np.rint(np.linspace(0.0, n_steps, n)).astype(int))
+    times = k * dt
+    times[-1] = t_final
+    return times

@@ -57,12 +57,50 @@ from numba import njit
 from ._optional import require
 from .grid import Grid
 
-__all__ = ["wasserstein", "wasserstein_1d", "sliced_wasserstein", "total_variation", "jensen_shannon",
+__all__ = ["wasserstein", "WassersteinResult", "wasserstein_1d", "sliced_wasserstein", "total_variation", "jensen_shannon",
            "sampling_floor", "cell_discretisation_bound", "MAX_EXACT_DEFAULT"]
 
 #: ``method="auto"`` in 2-D/3-D uses exact optimal transport when both measures have at most this
 #: many atoms, sliced Wasserstein otherwise.
 MAX_EXACT_DEFAULT = 3000
+
+
+
+class WassersteinResult(float):
+    r"""What :func:`wasserstein` returns: the distance (a float) and which distance it is.
+
+    It *is* a float (``float(r)``, arithmetic, comparisons, numpy all work as before), with
+
+    - ``value``: the number (a plain float);
+    - ``method``: ``"exact"`` (:math:`W_p`) or ``"sliced"`` (:math:`SW_p`, a different and
+      smaller number; :math:`SW_p \le W_p`);
+    - ``p``: the order;
+    - ``n_projections``: the number of directions when sliced, else None;
+    - ``name``: ``"W1"``, ``"SW1"``, ... for labels.
+    """
+
+    __slots__ = ("method", "p", "n_projections")
+
+    def __new__(cls, value, method, p, n_projections=None):
+        obj = super().__new__(cls, value)
+        obj.method, obj.p, obj.n_projections = method, float(p), n_projections
+        return obj
+
+    @property
+    def value(self) -> float:
+        return float(self)
+
+    @property
+    def name(self) -> str:
+        p = f"{self.p:g}"
+        return ("SW" if self.method == "sliced" else "W") + p
+
+    def __repr__(self):
+        extra = f", n_projections={self.n_projections}" if self.method == "sliced" else ""
+        return f"WassersteinResult({float(self)!r}, method={self.method!r}, p={self.p:g}{extra})"
+
+    def __reduce__(self):
+        return (WassersteinResult, (float(self), self.method, self.p, self.n_projections))
 
 
 # --- input handling ----------------------------------------------------------------------------
@@ -376,7 +414,8 @@ def _n_atoms(meas):
     return meas.x.shape[0] if isinstance(meas, _Samples) else int(np.count_nonzero(meas.masses))
 
 
-def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_projections=64, seed=0) -> float:
+def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_projections=64,
+                seed=0) -> WassersteinResult:
     r"""Wasserstein distance :math:`W_p` between samples and/or grid densities (returns W_p, not W_p^p).
 
     .. math::  W_p(\mu, \nu) = \Big(\inf_{\pi\in\Pi(\mu,\nu)}\int |x - y|^p\,d\pi\Big)^{1/p}
@@ -392,7 +431,8 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
         1-D: always exact (quantile functions), ``method`` is ignored. 2-D/3-D: ``"exact"``
         optimal transport with POT (grid densities as cell-centre atoms), ``"sliced"``
         :func:`sliced_wasserstein`, ``"auto"``: exact when both sides have at most ``max_exact``
-        atoms, sliced otherwise. See the module docstring for what each computes.
+        atoms, sliced otherwise, *with a UserWarning* when it falls back to sliced (the two are
+        different numbers). See the module docstring for what each computes.
     max_exact : int
         Largest number of atoms per side for ``"auto"`` to choose exact transport.
     n_projections, seed : int
@@ -400,14 +440,16 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
 
     Returns
     -------
-    float
-        :math:`W_p` (or :math:`SW_p` when sliced).
+    WassersteinResult
+        A float subclass: :math:`W_p` (``method == "exact"``) or :math:`SW_p` (``method ==
+        "sliced"``); ``result.method`` says which was computed, ``result.p`` the order.
 
     Examples
     --------
     >>> import numpy as np
-    >>> float(np.round(wasserstein(np.array([0.0, 2.0]), np.array([1.0, 3.0]), p=2), 12))
-    1.0
+    >>> r = wasserstein(np.array([0.0, 2.0]), np.array([1.0, 3.0]), p=2)
+    >>> float(np.round(r, 12)), r.method
+    (1.0, 'exact')
     """
     p = _check_p(p)
     a, b = _measure(x, "x"), _measure(y, "y")
@@ -415,15 +457,24 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
         raise ValueError(f"the two measures have different dimensions: {a.ndim} and {b.ndim}.")
     if method not in ("auto", "exact", "sliced"):
         raise ValueError(f"unknown method {method!r}; use 'auto', 'exact' or 'sliced'.")
+    if method == "sliced" or (method == "auto" and a.ndim > 1):
+        if isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer)) or n_projections < 1:
+            raise ValueError(f"n_projections must be a positive integer, got {n_projections!r}.")
     if a.ndim == 1:
-        return _wasserstein_pp_1d(_pieces_1d(a), _pieces_1d(b), p) ** (1.0 / p)
+        return WassersteinResult(_wasserstein_pp_1d(_pieces_1d(a), _pieces_1d(b), p) ** (1.0 / p), "exact", p)
     if method == "auto":
-        method = "exact" if max(_n_atoms(a), _n_atoms(b)) <= max_exact else "sliced"
+        n_atoms = max(_n_atoms(a), _n_atoms(b))
+        method = "exact" if n_atoms <= max_exact else "sliced"
+        if method == "sliced":
+            import warnings
+
+            warnings.warn(f"compare.wasserstein(method='auto'): {n_atoms} atoms exceed max_exact = {max_exact}, so "
+                          f"this is the sliced distance SW{p:g} ({int(n_projections)} directions), not W{p:g}: a "
+                          "different, smaller number. Pass method='exact' or method='sliced' to choose.",
+                          UserWarning, stacklevel=2)
     if method == "exact":
-        return _exact_ot(a, b, p)
-    if isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer)) or n_projections < 1:
-        raise ValueError(f"n_projections must be a positive integer, got {n_projections!r}.")
-    return _sliced(a, b, p, int(n_projections), seed)
+        return WassersteinResult(_exact_ot(a, b, p), "exact", p)
+    return WassersteinResult(_sliced(a, b, p, int(n_projections), seed), "sliced", p, int(n_projections))
 
 
 def cell_discretisation_bound(grid: Grid, p=1, n_mc=200_000, seed=0) -> float:
@@ -530,4 +581,4 @@ def sampling_floor(reference, n, p=1, *, repeats=8, seed=0, **wasserstein_option
     rng = np.random.default_rng(seed)
     vals = [wasserstein(sample(reference, n, seed=rng), reference, p, **wasserstein_options)
             for _ in range(int(repeats))]
-    return float(np.mean(vals))
+    return WassersteinResult(float(np.mean(vals)), vals[0].method, p, vals[0].n_projections)

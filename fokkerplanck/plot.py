@@ -149,8 +149,16 @@ def _long_name(sol):
         return str(sol.divergence)
 
 
-def convergence(sol, ax=None, target=None, rate="auto"):
-    r"""JSD and L1 distance to ``rho_d`` against time (log scale), with the predicted asymptotic rate.
+def convergence(sol, ax=None, target=None, rate="auto", window="auto"):
+    r"""JSD and L1 distance to ``rho_d`` against time (log scale), with the predicted asymptotic
+    rate drawn only where the run is in its asymptotic regime.
+
+    The predicted L1 rate (:math:`\Phi'(1)\lambda_1`, or backward Euler's
+    :math:`\ln(1 + h\Phi'(1)\lambda_1)/h` for a fixed step ``h``) is a statement about the
+    *asymptotic* decay: it is drawn, anchored at the start of the window, only over the window
+    where the L1 distance is between 1e-4 and 1e-9 (:func:`fokkerplanck.theory.decay_window`),
+    next to the rate fitted there with its standard error. A run that never gets there shows no
+    line and says so in the legend.
 
     Parameters
     ----------
@@ -159,13 +167,18 @@ def convergence(sol, ax=None, target=None, rate="auto"):
     target : Density, optional
         Passed to :func:`fokkerplanck.theory.solution_rate`.
     rate : "auto", float or None
-        Predicted L1 rate :math:`\Phi'(1)\lambda_1`; ``"auto"`` computes it with
+        Predicted continuous-time L1 rate :math:`\Phi'(1)\lambda_1`; ``"auto"`` computes it with
         :func:`fokkerplanck.theory.solution_rate`; None: no line.
+    window : "auto" or (t0, t1)
+        The asymptotic window; ``"auto"``: :func:`fokkerplanck.theory.decay_window` of the L1
+        distance.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    from . import theory
+
     _check_solution(sol, "convergence")
     fig, ax = _axes(ax)
     h = sol.history
@@ -176,17 +189,39 @@ def convergence(sol, ax=None, target=None, rate="auto"):
     if isinstance(rate, str):
         if rate != "auto":
             raise ValueError(f"rate must be 'auto', a number or None, got {rate!r}.")
-        from .theory import solution_rate
-
-        rate = solution_rate(sol, target)
+        rate = theory.solution_rate(sol, target)
     if rate is not None and len(t) > 2 and t[-1] > t[0]:
-        # anchor the predicted exponentials at the end of the run, over its second half
-        tt = np.linspace(t[0] + 0.5 * (t[-1] - t[0]), t[-1], 50)
-        for y, factor, color in ((l1, 1.0, "C0"), (jsd, 2.0, "C1")):
-            if y[-1] > 0:
-                ax.semilogy(tt, y[-1] * np.exp(-factor * rate * (tt - t[-1])), color=color, ls=":", lw=1.5)
-        ax.plot([], [], color="0.3", ls=":",
-                label=fr"predicted: L1 at $\Phi'(1)\lambda_1$ = {rate:.3g}, JSD at twice that")
+        reason = None
+        if isinstance(window, str):
+            if window != "auto":
+                raise ValueError(f"window must be 'auto' or a pair (t0, t1), got {window!r}.")
+            try:
+                window = theory.decay_window(t, l1)
+            except ValueError:
+                window, reason = None, f"L1 never below 1e-4 (smallest {np.min(l1):.2g})"
+        dt = (sol.options or {}).get("dt")
+        shown = theory.discrete_rate(rate, dt) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else rate
+        what = "backward Euler's rate" if shown != rate else r"$\Phi'(1)\lambda_1$"
+        fitted = None
+        if window is not None:
+            try:
+                fitted = theory.fit_rate(t, l1, window)
+            except ValueError as exc:
+                window, reason = None, str(exc).split(";")[0]
+        if window is not None:
+            t0, t1 = window
+            tt = np.linspace(t0, t1, 50)
+            i0 = int(np.argmin(np.abs(t - t0)))
+            for y, factor, color in ((l1, 1.0, "C0"), (jsd, 2.0, "C1")):
+                if y[i0] > 0:
+                    ax.semilogy(tt, y[i0] * np.exp(-factor * shown * (tt - t[i0])), color=color, ls=":", lw=1.5)
+            ax.axvspan(t0, t1, color="0.9", zorder=0)
+            ax.plot([], [], color="0.3", ls=":", label=f"predicted L1 rate ({what}) {shown:.4g}, JSD twice; "
+                    f"drawn on the asymptotic window [{t0:.3g}, {t1:.3g}]")
+            ax.plot([], [], color="none", label=f"fitted L1 rate there: {fitted[0]:.4g} +- {fitted[1]:.2g}")
+        else:
+            ax.plot([], [], color="none", label=f"predicted L1 rate {shown:.4g} not drawn: asymptotic regime "
+                    f"not reached ({reason})")
     ax.set_xlabel("t")
     ax.set_ylabel("distance to $\\rho_d$")
     ax.set_xlim(t[0], t[-1] if t[-1] > t[0] else t[0] + 1)

@@ -156,7 +156,10 @@ def test_default_saves_initial_and_final_and_normalises():
 def test_t_eval_times_are_hit_exactly_with_fixed_and_adaptive_steps():
     grid = fp.Grid([-8.0], [8.0], [400])
     init = fp.GaussianMixture([0.5, 0.5], [[-1.0], [2.0]], [[[0.3]], [[0.5]]])
-    fixed = fp.solve(TARGET, init, grid, 1.0, 0.3, t_eval=[0.0, 0.45, 1.0])
+    # off the step lattice: refused unless non-uniform steps are asked for by name
+    with pytest.raises(ValueError, match="not a multiple of dt"):
+        fp.solve(TARGET, init, grid, 1.2, 0.3, t_eval=[0.0, 0.45, 1.2])
+    fixed = fp.solve(TARGET, init, grid, 1.0, 0.3, t_eval=[0.0, 0.45, 1.0], uniform_steps=False)
     assert fixed.t.tolist() == [0.0, 0.45, 1.0]
     ad = fp.solve(TARGET, init, grid, 50.0, "adaptive", rtol=1e-4, t_eval=[0, 1, 10, 50])
     assert ad.t.tolist() == [0.0, 1.0, 10.0, 50.0]
@@ -189,7 +192,8 @@ def test_convergence_error_carries_the_solution_so_far():
     # Newton is capped at 2 iterations: the tiny first step converges, the big second one cannot.
     grid = fp.Grid([-8.0], [8.0], [200])
     with pytest.raises(fp.ConvergenceError) as info:
-        fp.solve(TARGET, INITIAL, grid, 5.0, 5.0, t_eval=[0.0, 1e-4, 5.0], max_newton=2, dt_min=1.0)
+        fp.solve(TARGET, INITIAL, grid, 5.0, 5.0, t_eval=[0.0, 1e-4, 5.0], max_newton=2, dt_min=1.0,
+                 uniform_steps=False)
     err = info.value
     assert err.step == 1 and err.time == pytest.approx(1e-4) and err.residual > 0
     sol = err.solution

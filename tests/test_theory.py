@@ -167,7 +167,8 @@ def _mixture_run(divergence, dt):
     grid = fp.Grid([-7.0], [7.0], [400])
     lam1 = theory.spectral_gap(target, grid)
     pred = theory.predicted_rates(lam1, divergence, dt=dt)
-    t_final = 10.0 / pred["l1"]  # L1 falls by ~e^-10: deep in the linear regime, far above round-off
+    # L1 falls by ~e^-10: deep in the linear regime, far above round-off (a whole number of steps)
+    t_final = dt * math.ceil(10.0 / pred["l1"] / dt)
     sol = fp.solve(target, initial, grid, t_final, dt=dt, divergence=divergence)
     return sol, pred, t_final
 

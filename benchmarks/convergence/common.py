@@ -1,5 +1,5 @@
-"""Shared plumbing of the convergence scripts: run a spec through the sweep runner, fit orders,
-format tables. (Plotting happens in the scripts, never in the studies.)"""
+"""Shared plumbing of the convergence scripts: run a spec through the sweep runner (as
+``fokkerplanck verify`` does), fit orders (with verify's fit), format tables. (Plotting happens in the scripts, never in the studies.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,35 @@ from fokkerplanck import sweep
 
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures"
-MACHINE = "2026-11-21, 2-core x86_64, 24 GiB, no GPU, Python 3.11"
+_LAST_RUN = {}
+
+
+def machine() -> str:
+    """This machine, measured now: cores, architecture, memory, Python and package versions."""
+    import os
+    import platform
+
+    import fokkerplanck
+
+    mem = ""
+    try:
+        mem = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        pass
+    return (f"{os.cpu_count()}-core {platform.machine()}{mem}, Python {platform.python_version()}, "
+            f"fokkerplanck {fokkerplanck.__version__}")
+
+
+def stamp() -> str:
+    """``"<today>, <machine>"`` for the summaries, with how many cases this run computed (a rerun
+    reuses finished cases, measured on an earlier date)."""
+    import datetime
+
+    text = f"{datetime.date.today().isoformat()}, {machine()}"
+    if _LAST_RUN:
+        text += (f" ({_LAST_RUN['computed']} of {_LAST_RUN['cases']} cases computed in this run, the others "
+                 "reused from earlier runs)" if _LAST_RUN["skipped"] else "")
+    return text
 
 
 def parse_args(description):
@@ -32,6 +60,7 @@ def run(spec_name: str, args) -> list:
     # run cases in parallel
     res = sweep.run_sweep(HERE / f"{spec_name}.toml", args.out, scheduler=args.scheduler, n_workers=args.workers,
                           processes=not args.threads, recompute=args.recompute)
+    _LAST_RUN.update(cases=res.n_cases, computed=res.n_computed, skipped=res.n_skipped)
     print(f"{res.n_cases} cases ({res.n_computed} computed, {res.n_skipped} from earlier runs, "
           f"{res.n_failed} failed) -> {res.csv_path.relative_to(HERE) if res.csv_path.is_relative_to(HERE) else res.csv_path}")
     for key, tb in res.failures.items():
@@ -40,17 +69,13 @@ def run(spec_name: str, args) -> list:
 
 
 def fit_order(x, err):
-    """Least-squares slope p of ``log err = c - p log x`` and its standard error."""
-    x, err = np.log(np.asarray(x, float)), np.log(np.asarray(err, float))
-    A = np.vstack([x, np.ones_like(x)]).T
-    coef, res, *_ = np.linalg.lstsq(A, err, rcond=None)
-    n = x.size
-    if n > 2:
-        resid = err - A @ coef
-        se = math.sqrt(float(resid @ resid) / (n - 2) / float(((x - x.mean()) ** 2).sum()))
-    else:
-        se = math.nan
-    return -float(coef[0]), se
+    """Least-squares slope p of ``log err = c - p log x`` and its standard error: the fit of
+    :func:`fokkerplanck.verify.fit_order` (the one ``fokkerplanck verify`` uses), with ``x`` a
+    resolution (cells, steps) instead of a width."""
+    from fokkerplanck.verify import fit_order as _fit
+
+    p, se = _fit(x, err)
+    return -p, se
 
 
 def local_orders(x, err):

@@ -49,7 +49,7 @@ def main():
     header = ["rho_0", "flow", "t", "cells", "error n=1", "error n=1024", "order n=1..8", "order n=128..1024",
               "local orders (n doubling)", "theory"]
     text = ("### Exponential formula\n\n" + common.markdown_table(header, table)
-            + f"\n\nMeasured {common.MACHINE}.")
+            + f"\n\nMeasured {common.stamp()}.")
     common.write_summary("exponential_formula", text)
 
 

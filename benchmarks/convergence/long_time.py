@@ -32,7 +32,7 @@ def main():
                   "(1+beta) beta [JSD]", "Lemma 24: (1+beta) beta^2 [JSD]"]
     text = ("### Long-time rates\n\n" + common.markdown_table(header, table)
             + "\n\n#### Lemma 24 on the same runs\n\n(For KL the bounds use c = min Phi' = 1, i.e. beta^2/2 etc.)\n\n"
-            + common.markdown_table(lem_header, lemma) + f"\n\nMeasured {common.MACHINE}.")
+            + common.markdown_table(lem_header, lemma) + f"\n\nMeasured {common.stamp()}.")
     common.write_summary("long_time", text)
 
     rows = [r for r in rows if not r.get("adaptive_rtol")]  # figures: fixed-step runs only

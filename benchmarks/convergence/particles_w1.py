@@ -86,7 +86,7 @@ def main():
             + f"; fitted W1 ~ h^{p_h:.2f} ± {se_h:.2f} (a kernel's bias is O(h^2))."
             + "\n\nThe transport floor (grid velocity, 1-D, Sobol, N = 1e5): W1 at t = 1 against the grid and step\n\n"
             + common.markdown_table(["cells", "dt", "W1 at t = 0", "W1 at t = 1"], ftable)
-            + f"\n\nMeasured {common.MACHINE}.")
+            + f"\n\nMeasured {common.stamp()}.")
     common.write_summary("particles_w1", text)
 
 

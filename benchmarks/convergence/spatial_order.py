@@ -54,7 +54,7 @@ def main():
             + f"\n\nThe time error that the extrapolation removes (plain backward Euler at the smallest dt "
             f"against the extrapolated solution) is up to {floor:.1e} in L1; what remains is O(dt^3) for KL "
             f"(three step sizes) and O(dt^2) for JSD (two), below the spatial errors shown. "
-            f"Measured {common.MACHINE}.")
+            f"Measured {common.stamp()}.")
     common.write_summary("spatial_order", text)
 
 

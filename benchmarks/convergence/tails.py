@@ -33,7 +33,7 @@ def main():
               "pred. BE rate lambda_2",
               "int ||grad v||^2", "Lemma 24 bound"]
     text = ("### Tails\n\nrho_d = N(0, 1) on [-L, L]; '-' = not reached by t_final (5000 for JSD, 50 for KL).\n\n"
-            + common.markdown_table(header, table) + f"\n\nMeasured {common.MACHINE}.")
+            + common.markdown_table(header, table) + f"\n\nMeasured {common.stamp()}.")
     common.write_summary("tails", text)
 
     plt = common.plt()

@@ -1,4 +1,4 @@
-"""The command line: ``fokkerplanck demo | run | info | plot | sweep`` (also ``python -m fokkerplanck``).
+"""The command line: ``fokkerplanck demo | run | info | plot | sweep | verify`` (also ``python -m fokkerplanck``).
 
 This module only parses arguments and dispatches; the work is done by
 
@@ -7,7 +7,8 @@ This module only parses arguments and dispatches; the work is done by
 - :mod:`fokkerplanck.cli.demos`: :func:`~fokkerplanck.cli.demos.demo` and its run file ``DEMO_RUN``;
 - :mod:`fokkerplanck.cli.report`: the diagnostics table, the figures, ``info`` and ``plot``;
 - :mod:`fokkerplanck.io.runfile`: reading and checking run files;
-- :mod:`fokkerplanck.sweep`: parameter sweeps on Dask.
+- :mod:`fokkerplanck.sweep`: parameter sweeps on Dask;
+- :mod:`fokkerplanck.verify`: ``verify``, the convergence certificate of a run file.
 
 Exit codes: 0 done, 1 the solver (or a sweep case) failed, 2 a usage error (a bad run file or
 sweep spec, a missing file: one line on stderr), 130 interrupted (Ctrl-C).
@@ -82,6 +83,18 @@ def _parser():
     s.add_argument("--recompute", action="store_true", help="recompute finished cases")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(handler=_sweep)
+    v = sub.add_parser("verify", help="a convergence certificate for a run file: orders, invariants, rates "
+                       "(exit 0 all checks pass, 1 one fails)")
+    v.add_argument("runfile", metavar="RUN.toml")
+    v.add_argument("--levels", type=_workers, default=4, help="levels per refinement ladder (default 4, at least 3)")
+    v.add_argument("--out", metavar="DIR", help="output directory (default <run file's output directory>/verify)")
+    v.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler "
+                   "(default: start a LocalCluster)")
+    v.add_argument("--workers", type=_workers, default=2, help="LocalCluster worker processes (default 2)")
+    v.add_argument("--threads", action="store_true", help="LocalCluster threads instead of worker processes "
+                   "(e.g. for a divergence registered in this Python process)")
+    v.add_argument("--recompute", action="store_true", help="recompute finished cases")
+    v.set_defaults(handler=_verify)
     return p
 
 
@@ -120,6 +133,16 @@ def _sweep(args):
                        processes=args.processes, progress=not args.no_progress, recompute=args.recompute)
     sweep_summary(result, sys.stdout, sys.stderr)
     return EXIT_FAILED if result.n_failed else EXIT_OK
+
+
+def _verify(args):
+    from ..verify import verify
+
+    if args.levels < 3:
+        raise RunFileError(f"--levels must be at least 3, got {args.levels}")
+    report = verify(args.runfile, levels=args.levels, out=args.out, scheduler=args.scheduler,
+                    n_workers=args.workers, processes=not args.threads, recompute=args.recompute, stream=sys.stdout)
+    return EXIT_OK if report.passed else EXIT_FAILED
 
 
 def main(argv=None) -> int:

@@ -22,8 +22,11 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
     [flow]
     divergence = "jsd"          # or "kl"
     t_final = 4.0
-    dt = 0.01                   # or "adaptive" (then rtol = 1e-4, dt_max = ...)
-    save_times = [0.0, 1.0, 4.0]   # or "steps", or n_saves = 101 (evenly spaced)
+    dt = 0.01                   # or "adaptive" (then rtol = 1e-4, dt_max = ...,
+                                #   error_relative_to = "mass" or "distance": the tolerance is
+                                #   rtol or rtol * ||u - rho_d||_L1; see fokkerplanck.solve)
+    save_times = [0.0, 1.0, 4.0]   # or "steps", or n_saves = 101 (evenly spaced; with a fixed dt
+                                   # the nearest multiples of dt, and save_times must be multiples of dt)
 
     [particles]                 # optional: fokkerplanck.particles.simulate
     n = 2000
@@ -52,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._timeline import lattice_times, off_lattice
 from ..densities import Density, Gaussian, GaussianMixture, SampleKDE
 from . import toml as _toml
 from .toml import Table, TomlError, numeric_array
@@ -213,7 +217,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
                        d, "initial", base_dir)
 
     fl = _table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
-                                                "n_saves"})
+                                                "n_saves", "error_relative_to"})
     from ..divergences import available_divergences
 
     divergence = fl.string("divergence", "jsd", choices=tuple(available_divergences()))
@@ -225,15 +229,20 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
         dt = fl.number("dt", positive=True)
         if dt > t_final:
             raise fl.error("dt", f"expected a step <= t_final = {t_final}, got {dt}")
+        if off_lattice([t_final], dt, t_final).size:
+            raise fl.error("dt", f"t_final = {t_final} is not a multiple of dt = {dt}: fixed steps would not all "
+                                 "be dt (the exponential formula); change t_final or dt")
     solve_options = {}
-    if fl.has("rtol") or fl.has("dt_max"):
+    if fl.has("rtol") or fl.has("dt_max") or fl.has("error_relative_to"):
         if dt != "adaptive":
-            key = "rtol" if fl.has("rtol") else "dt_max"
+            key = next(k for k in ("rtol", "dt_max", "error_relative_to") if fl.has(k))
             raise fl.error(key, 'only used with dt = "adaptive"; remove it or set dt = "adaptive"')
         if fl.has("rtol"):
             solve_options["rtol"] = fl.number("rtol", positive=True)
         if fl.has("dt_max"):
             solve_options["dt_max"] = fl.number("dt_max", positive=True)
+        if fl.has("error_relative_to"):
+            solve_options["error_relative_to"] = fl.string("error_relative_to", choices=("mass", "distance"))
     if fl.has("save_times") and fl.has("n_saves"):
         raise fl.error("n_saves", "give either save_times or n_saves, not both")
     if fl.has("save_times"):
@@ -247,10 +256,16 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
             if np.any(np.diff(arr) <= 0) or arr[0] < 0 or arr[-1] > t_final:
                 raise fl.error("save_times", f"expected increasing times in [0, t_final = {t_final}], "
                                              f"got {arr.tolist()}")
+            bad = off_lattice(arr, dt, t_final) if dt != "adaptive" else []
+            if len(bad):
+                raise fl.error("save_times", f"{float(bad[0])!r} is not a multiple of dt = {dt}: fixed steps would be "
+                                             "shortened to land on it; use multiples of dt")
             t_eval = arr.tolist()
     else:
         n_saves = fl.integer("n_saves", 101, minimum=2)
-        t_eval = np.linspace(0.0, t_final, n_saves).tolist()
+        # with a fixed dt: times on the step lattice k * dt, so that every step is dt
+        t_eval = (np.linspace(0.0, t_final, n_saves) if dt == "adaptive"
+                  else lattice_times(t_final, dt, n_saves)).tolist()
 
     particles = None
     if "particles" in data:

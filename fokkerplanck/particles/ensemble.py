@@ -113,7 +113,9 @@ class Ensemble:
         r""":math:`W_p` between the particles and ``solution.u`` at every saved time of the ensemble.
 
         Every ``self.t`` must be a saved time of ``solution`` (a :class:`~fokkerplanck.Solution`);
-        ``options`` go to :func:`fokkerplanck.compare.wasserstein`.
+        ``options`` go to :func:`fokkerplanck.compare.wasserstein`. In 2-D/3-D with the default
+        ``method="auto"`` large ensembles get the *sliced* distance (with a UserWarning); pass
+        ``method="exact"`` or ``"sliced"`` so the array holds one known kind.
         """
         from ..compare import wasserstein
 

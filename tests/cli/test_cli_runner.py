@@ -36,15 +36,17 @@ def _table_of(text):
 
 
 def test_grid_particles_keep_only_the_requested_frames_and_rows_share_one_time(tmp_path):
-    # n_saves = 9 asks for t = 0, 0.125, ..., 1 (not multiples of dt = 0.05); the particles need every step
+    # n_saves = 9 with dt = 0.05: the nearest multiples of dt to 0, 0.125, ..., 1 (every step is dt);
+    # the particles need every step
     text = GOOD.replace("n_saves = 11", "n_saves = 9") + PARTICLES.format(snaps=5)
     out = io.StringIO()
     sol = run(parse_run(loads(text), text=text), out_dir=tmp_path, out=out, figures=False)
     saved = load_run(tmp_path / "run.h5").solution
     for s in (sol, saved):
         assert s.t.shape == (9,) and s.u.shape[0] == 9
-        assert np.allclose(s.t, np.linspace(0.0, 1.0, 9), rtol=0, atol=1e-12)
-    assert saved.history["t"].size > 20  # the whole history: every step (20 of dt plus landings)
+        assert np.allclose(s.t, 0.05 * np.rint(np.linspace(0.0, 20, 9)), rtol=0, atol=1e-12)
+    assert saved.history["t"].size == 21  # the whole history: every step, 20 of dt, no landings
+    np.testing.assert_allclose(saved.history["dt"][1:], 0.05, rtol=1e-12)
     # every row at a time that is a saved frame, a history time and a particle snapshot (0.25 apart)
     _, head, table = _table_of(out.getvalue())
     assert "W1 particles-grid" in head and "SW1" not in head and "t particles" not in head
