@@ -91,25 +91,31 @@ class ResolventResult:
 # --------------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def armijo_accepts(e_trial, e0, alpha, slope):
+def armijo_accepts(e_trial, e0, alpha, slope, scale):
     """Line-search acceptance on the step energy: sufficient decrease (Armijo, c = 1e-4), or a
-    directional derivative ``slope`` below the round-off of E, where the full step is taken."""
-    return e_trial <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (abs(e0) + 1e-300)
+    directional derivative ``slope`` below the round-off of E, where the full step is taken.
+
+    ``scale`` is the sum of the magnitudes of the terms of E (its round-off is ~ eps * scale; E
+    itself may be near 0, as F has an arbitrary additive constant)."""
+    return e_trial <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (scale + 1e-300)
 
 
 @njit(cache=True)
 def _energy_1d(code, s, v_old, m, k, h, wbuf):
+    """Step energy E and the sum of the magnitudes of its terms (its round-off scale)."""
     e = 0.0
+    scale = 0.0
     n = s.size
     for i in range(n):
         _, w, _, _, F = s_state_scalar(code, s[i])
         wbuf[i] = w
         e += m[i] * (F - v_old[i] * w)
+        scale += m[i] * (abs(F) + abs(v_old[i] * w))
     q = 0.0
     for i in range(n - 1):
         d = wbuf[i] - wbuf[i + 1]
         q += k[i] * d * d
-    return e + 0.5 * h * q
+    return e + 0.5 * h * q, scale + 0.5 * h * q
 
 
 @njit(cache=True)
@@ -147,7 +153,7 @@ def newton_kernel_1d(code, s_lower, v_old, s0, m, k, h, tol, max_iter):
     res = np.inf
     status = 1
     it = 0
-    e0 = _energy_1d(code, s, v_old, m, k, h, wbuf)
+    e0, scale = _energy_1d(code, s, v_old, m, k, h, wbuf)
     while True:
         # residual of the step equation (= gradient of E in w), in mass units
         for i in range(n):
@@ -218,8 +224,8 @@ def newton_kernel_1d(code, s_lower, v_old, s0, m, k, h, tol, max_iter):
         while alpha > 1e-10:
             for i in range(n):
                 st[i] = max(s[i] + alpha * ds[i], s_lower)
-            et = _energy_1d(code, st, v_old, m, k, h, wbuf)
-            if armijo_accepts(et, e0, alpha, slope):
+            et, scale_t = _energy_1d(code, st, v_old, m, k, h, wbuf)
+            if armijo_accepts(et, e0, alpha, slope, scale):
                 accepted = True
                 break
             alpha *= 0.5
@@ -228,7 +234,7 @@ def newton_kernel_1d(code, s_lower, v_old, s0, m, k, h, tol, max_iter):
             break
         for i in range(n):
             s[i] = st[i]
-        e0 = et
+        e0, scale = et, scale_t
     return s, it, res, status
 
 
@@ -383,6 +389,10 @@ class Resolvent:
         else:
             s0 = d.s_from_w(np.asarray(w0, dtype=float))
         s0 = np.maximum(s0, d.s_lower)
+        if not np.all(np.isfinite(s0)):
+            # Phi(0) = -inf (reverse KL: Phi = ln v): start empty cells at a tiny positive v instead
+            floor = 1e-14 * max(float(np.max(v_old)), 1e-300)
+            s0 = np.where(np.isfinite(s0), s0, d.s_from_w(d.phi(np.full(self.shape, floor))))
         if self._kernel is not None:
             s, it, res, status = self._kernel(d.kernel_code, d.s_lower, v_old, s0, self.cell_mass, self.coeffs[0],
                                               h, self.tol, self.max_iter)
@@ -407,8 +417,10 @@ class Resolvent:
         d = self.divergence
         m = self.cell_mass
         _, w, _, _ = d.s_state(s)
-        return float(np.sum(m * (d.phi_inv_antiderivative(w) - v_old * w))) + 0.5 * h * operators.dirichlet_form(
-            self.coeffs, w, w)
+        F = d.phi_inv_antiderivative(w)
+        q = 0.5 * h * operators.dirichlet_form(self.coeffs, w, w)
+        return (float(np.sum(m * (F - v_old * w))) + q,
+                float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q)
 
     def _newton(self, v_old, s, h):
         r"""Newton in the Newton variable ``s`` with the projected Armijo search of
@@ -426,7 +438,8 @@ class Resolvent:
         hK = (h * self._K).tocsr()
         it = lin_total = 0
         status, res = 1, np.inf
-        e0 = self._energy(s, v_old, h)
+        e0, scale = self._energy(s, v_old, h)
+        prev = np.inf
         while True:
             v, w, dv, dw = d.s_state(s)
             g = m * (v - v_old) + h * operators.apply_laplacian(self.coeffs, w)
@@ -434,9 +447,13 @@ class Resolvent:
             if not np.isfinite(res):
                 status = 3
                 break
-            if res <= self.tol:
+            if res <= self.tol or (res <= STAGNATION_RESIDUAL and res > 0.5 * prev):
+                # converged, or at the floor of a residual that no longer halves (the evaluation
+                # noise of numerically built Phi, divergence_from_f): the mass rescaling after the
+                # solve removes what is left
                 status = 0
                 break
+            prev = res
             if it >= self.max_iter:
                 status = 1
                 break
@@ -474,13 +491,13 @@ class Resolvent:
             alpha, accepted = 1.0, False
             while alpha > 1e-10:
                 st = np.maximum(s + alpha * ds, d.s_lower)
-                et = self._energy(st, v_old, h)
-                if armijo_accepts(et, e0, alpha, slope):
+                et, scale_t = self._energy(st, v_old, h)
+                if armijo_accepts(et, e0, alpha, slope, scale):
                     accepted = True
                     break
                 alpha *= 0.5
             if not accepted:
                 status = 2
                 break
-            s, e0 = st, et
+            s, e0, scale = st, et, scale_t
         return s, it, lin_total, res, status
