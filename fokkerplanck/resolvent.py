@@ -469,7 +469,9 @@ class Resolvent:
             try:
                 # inexact Newton: the linear tolerance follows the nonlinear residual (total mass 1),
                 # which keeps Newton's quadratic convergence without over-solving early iterations
-                y, lin = self._linear.solve(H, rhs, rtol=min(1e-2, res))
+                # (for s = v, ds is recovered from the rows of J, which needs the solve to round-off:
+                # an inexact y gives a ds that need not be a descent direction)
+                y, lin = self._linear.solve(H, rhs, rtol=min(1e-2, res) if d.variable == "w" else 1e-13)
             except (np.linalg.LinAlgError, RuntimeError):
                 status = 4
                 break
