@@ -440,6 +440,7 @@ class Resolvent:
         status, res = 1, np.inf
         e0, scale = self._energy(s, v_old, h)
         prev = np.inf
+        full_step = False
         while True:
             v, w, dv, dw = d.s_state(s)
             g = m * (v - v_old) + h * operators.apply_laplacian(self.coeffs, w)
@@ -447,10 +448,10 @@ class Resolvent:
             if not np.isfinite(res):
                 status = 3
                 break
-            if res <= self.tol or (res <= STAGNATION_RESIDUAL and res > 0.5 * prev):
-                # converged, or at the floor of a residual that no longer halves (the evaluation
-                # noise of numerically built Phi, divergence_from_f): the mass rescaling after the
-                # solve removes what is left
+            if res <= self.tol or (res <= STAGNATION_RESIDUAL and full_step and res > 0.5 * prev):
+                # converged, or at the floor of a residual that a full Newton step no longer halves
+                # (the evaluation noise of a numerically built Phi, divergence_from_f): the mass
+                # rescaling after the solve removes what is left
                 status = 0
                 break
             prev = res
@@ -502,4 +503,5 @@ class Resolvent:
                 status = 2
                 break
             s, e0, scale = st, et, scale_t
+            full_step = alpha == 1.0
         return s, it, lin_total, res, status
