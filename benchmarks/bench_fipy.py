@@ -15,6 +15,14 @@ Cases (issue 2):
   b     2-D, 128 x 128 on [-5, 5]^2, rho_d = 0.95 ring of 8 Gaussians (sd 0.3, radius 2.5)
         + 0.05 N(0, 4 I), rho_0 = N(0, 0.25 I), 20 steps to t = 2
   b256  case b on 256 x 256 (ours only; target: under 10 s)
+
+Cases (issue 11, the f-divergence family):
+  speed1d     case a's problem with each divergence: the compiled 1-D kernels of chi2 and
+              Hellinger must be within 2x of JSD's time per Newton iteration
+  barenblatt  chi2 (porous medium, u_tau = (u^2)_xx) and Hellinger (fast diffusion,
+              u_tau = (u^{1/2})_xx) toward a uniform target from a Barenblatt profile, ours vs
+              FiPy (DiffusionTerm(coeff=rho * Phi'(v)) with sweeps), both against the exact
+              Barenblatt solution (cell averages)
 """
 
 from __future__ import annotations
@@ -102,6 +110,53 @@ def report(name, r):
     print(line, flush=True)
 
 
+def speed1d():
+    grid = fp.Grid([-8.0], [8.0], [2000])
+    target, initial = fp.Gaussian([0.0], [[1.0]]), fp.Gaussian([1.0], [[0.64]])
+    per_it = {}
+    for name in ("jsd", "kl", "chi2", "hellinger"):
+        fp.solve(target, initial, grid, 0.01, 0.005, divergence=name)  # compile
+        best = None
+        for _ in range(3):
+            s, t = timed(lambda: fp.solve(target, initial, grid, 1.0, 1.0 / 200, divergence=name))
+            best = t if best is None or t < best else best
+        per_it[name] = best / max(s.n_newton, 1)
+        print(f"speed1d {name:10s}: {best:.3f}s for 200 steps, {s.n_newton} Newton iterations, "
+              f"{1e6 * per_it[name]:.1f} us/iteration, time ratio to jsd per iteration "
+              f"{per_it[name] / per_it['jsd']:.2f}", flush=True)
+
+
+def _uniform(points):
+    return np.ones(points.shape[0])
+
+
+def _barenblatt_avg(grid, tau, m, sub=16):
+    from fokkerplanck.theory import barenblatt
+    off = (np.arange(sub) + 0.5) / sub - 0.5
+    x = grid.axes[0][:, None] + off[None, :] * grid.spacing[0]
+    return barenblatt(x[..., None], tau, m).mean(axis=1)
+
+
+def barenblatt_case(name, n, L, tau0, tau1, steps):
+    m = 2.0 if name == "chi2" else 0.5
+    c = 1.0 / (2 * L)
+    T = (tau1 - tau0) * (c if name == "chi2" else 1 / np.sqrt(c))
+    grid = fp.Grid([-L], [L], [n])
+    u0, exact = _barenblatt_avg(grid, tau0, m), _barenblatt_avg(grid, tau1, m)
+    fp.solve(_uniform, u0, grid, T / steps, T / steps, divergence=name)  # compile
+    ours, t_ours = timed(lambda: fp.solve(_uniform, u0, grid, T, T / steps, divergence=name))
+    theirs, t_fipy = timed(lambda: solve_fipy(_uniform, u0, grid, T, T / steps, divergence=name, max_sweeps=200))
+    vol = grid.cell_volume
+    e_ours = np.sum(np.abs(ours.u[-1] - exact)) * vol
+    e_fipy = np.sum(np.abs(theirs.u[-1] - exact)) * vol
+    print(f"barenblatt {name:9s} n={n} steps={steps}: ours={t_ours:.3f}s ({ours.n_newton} Newton)  "
+          f"fipy={t_fipy:.2f}s (sweeps/step {theirs.sweeps.mean():.1f}, unconverged steps {theirs.n_unconverged})  "
+          f"ratio={t_fipy / t_ours:.0f}x  L1 vs Barenblatt: ours={e_ours:.2e} fipy={e_fipy:.2e}  "
+          f"min u: ours={ours.u[-1].min():.1e} fipy={theirs.u[-1].min():.1e}  "
+          f"mass drift ours={abs(ours.history['mass'][-1] - 1):.0e} fipy={abs(theirs.u[-1].sum() * vol - 1):.0e}",
+          flush=True)
+
+
 def main(cases):
     print(f"# {time.strftime('%Y-%m-%d')} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"numpy {np.__version__}", flush=True)
@@ -123,6 +178,11 @@ def main(cases):
             s, t = timed(lambda: fp.solve(ring_target(), fp.Gaussian([0.0, 0.0], 0.25 * np.eye(2)), grid, 2.0, 0.1,
                                           linear_solver=solver))
             print(f"b128 linear_solver={solver:6s}: {t:.2f}s ({s.n_linear} linear solves/iterations)", flush=True)
+    if "speed1d" in cases:
+        speed1d()
+    if "barenblatt" in cases:
+        barenblatt_case("chi2", 400, 5.0, 1.0, 8.0, 200)
+        barenblatt_case("hellinger", 600, 30.0, 0.5, 1.0, 200)
     if "solvers3d" in cases:
         target = fp.GaussianMixture([0.5, 0.5], [[-1, 0, 0], [1, 0.5, 0]], [0.5 * np.eye(3), 0.7 * np.eye(3)])
         initial = fp.Gaussian([0.3, 0, 0], 0.3 * np.eye(3))

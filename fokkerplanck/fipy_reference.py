@@ -33,6 +33,10 @@ __all__ = ["solve_fipy", "FiPyResult"]
 _PHI_PRIME = {
     "jsd": lambda v: 0.5 / (1.0 + v),
     "kl": lambda v: 1.0 + 0.0 * v,
+    # porous medium: DiffusionTerm(coeff=2 v rho), degenerate where v = 0
+    "chi2": lambda v: 2.0 * v,
+    # fast diffusion: 1 / (2 sqrt v), floored at v = 1e-300 (singular at v = 0)
+    "hellinger": lambda v: 0.5 / (v * (v > 1e-300) + 1e-300) ** 0.5,
 }
 
 
@@ -105,7 +109,7 @@ def solve_fipy(target, initial, grid, t_final, dt, divergence="jsd", t_eval=None
     ----------
     target, initial, grid, t_final, dt, divergence, t_eval
         As in :func:`fokkerplanck.solve` (fixed ``dt`` only; ``t_eval`` times must be multiples
-        of ``dt``). Divergences: ``"jsd"`` and ``"kl"``.
+        of ``dt``). Divergences: ``"jsd"``, ``"kl"``, ``"chi2"`` and ``"hellinger"``.
     sweep_tol : float
         Sweeps stop when FiPy's sweep residual, relative to the first sweep's, is below this, or
         when it stops decreasing (by less than 10%: it has reached its round-off floor).

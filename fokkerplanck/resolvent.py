@@ -48,8 +48,7 @@ import scipy.sparse.linalg as spla
 from numba import njit
 
 from . import _threads, operators
-from .divergences import (Divergence, phi_inv_antiderivative_scalar, phi_inv_prime_scalar,
-                          phi_inv_scalar)
+from .divergences import Divergence, s_state_scalar
 
 __all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d"]
 
@@ -97,48 +96,77 @@ class ResolventResult:
 # --------------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def armijo_accepts(e_trial, e0, alpha, slope):
+def armijo_accepts(e_trial, e0, alpha, slope, scale):
     """Line-search acceptance on the step energy: sufficient decrease (Armijo, c = 1e-4), or a
-    directional derivative ``slope`` below the round-off of E, where the full step is taken."""
-    return e_trial <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (abs(e0) + 1e-300)
+    directional derivative ``slope`` below the round-off of E, where the full step is taken.
+
+    ``scale`` is the sum of the magnitudes of the terms of E (its round-off is ~ eps * scale; E
+    itself may be near 0, as F has an arbitrary additive constant)."""
+    return e_trial <= e0 + 1e-4 * alpha * slope or -slope <= 1e-13 * (scale + 1e-300)
 
 
 @njit(cache=True)
-def _energy_1d(code, w, v_old, m, k, h):
+def _energy_1d(code, s, v_old, m, k, h, wbuf):
+    """Step energy E and the sum of the magnitudes of its terms (its round-off scale)."""
     e = 0.0
-    n = w.size
+    scale = 0.0
+    n = s.size
     for i in range(n):
-        e += m[i] * (phi_inv_antiderivative_scalar(code, w[i]) - v_old[i] * w[i])
+        _, w, _, _, F = s_state_scalar(code, s[i])
+        wbuf[i] = w
+        e += m[i] * (F - v_old[i] * w)
+        scale += m[i] * (abs(F) + abs(v_old[i] * w))
     q = 0.0
     for i in range(n - 1):
-        d = w[i] - w[i + 1]
+        d = wbuf[i] - wbuf[i + 1]
         q += k[i] * d * d
-    return e + 0.5 * h * q
+    return e + 0.5 * h * q, scale + 0.5 * h * q
 
 
 @njit(cache=True)
-def newton_kernel_1d(code, w_lower, v_old, w0, m, k, h, tol, max_iter):
-    """Newton's method with Armijo line search for one 1-D step, compiled (and cached on disk).
+def newton_kernel_1d(code, s_lower, v_old, s0, m, k, h, tol, max_iter):
+    r"""Newton's method with a projected Armijo line search for one 1-D step, compiled and cached.
+
+    Solves the step equation :math:`r(s) = M(v(s) - v_{old}) + hK\,w(s) = 0` (eq. 39-41 of the
+    paper for JSD) in the divergence's Newton variable ``s`` (``s = w = Phi(v)``, or ``s = v`` for
+    degenerate diffusion; :attr:`fokkerplanck.divergences.Divergence.variable`) subject to
+    ``s >= s_lower``. The Newton matrix :math:`J = M\,\mathrm{diag}(v'(s)) + hK\,\mathrm{diag}(w'(s))`
+    is tridiagonal with non-positive off-diagonal entries and positive column sums
+    :math:`m_j v'(s_j)`: a column diagonally dominant M-matrix, solved by the Thomas algorithm
+    without pivoting (stable for such matrices). For ``s = w`` it is the Hessian of the step energy
+    :math:`E(w)`; for ``s = v`` it equals :math:`H_w\,\mathrm{diag}(w'(s))`, so the w-direction
+    :math:`\mathrm{diag}(w') ds` is the Newton direction of E and the Armijo search on E along the
+    projected path :math:`s(\alpha) = \max(s + \alpha\,ds, s_{lower})` always finds a decrease.
 
     ``code`` is the divergence's ``kernel_code``; ``m`` the cell masses and ``k`` the ``n - 1``
-    face coefficients. Returns ``(w, iterations, residual, status)`` (status as in
+    face coefficients. Returns ``(s, iterations, residual, status)`` (status as in
     :data:`STATUS_MESSAGES`).
     """
     n = v_old.size
-    w = w0.copy()
+    s = s0.copy()
+    for i in range(n):
+        if s[i] < s_lower:
+            s[i] = s_lower
     g = np.empty(n)
-    diag = np.empty(n)
-    c = np.empty(n)  # elimination multipliers
-    dw = np.empty(n)
-    wt = np.empty(n)
+    w = np.empty(n)
+    dv = np.empty(n)
+    dwds = np.empty(n)
+    cp = np.empty(n)  # Thomas: modified super-diagonal
+    ds = np.empty(n)
+    st = np.empty(n)
+    wbuf = np.empty(n)
     res = np.inf
     status = 1
     it = 0
-    e0 = _energy_1d(code, w, v_old, m, k, h)
+    e0, scale = _energy_1d(code, s, v_old, m, k, h, wbuf)
     while True:
-        # gradient of E (= residual of the step equation, in mass units)
+        # residual of the step equation (= gradient of E in w), in mass units
         for i in range(n):
-            g[i] = m[i] * (phi_inv_scalar(code, w[i]) - v_old[i])
+            vi, wi, dvi, dwi, _ = s_state_scalar(code, s[i])
+            w[i] = wi
+            dv[i] = dvi
+            dwds[i] = dwi
+            g[i] = m[i] * (vi - v_old[i])
         for i in range(n - 1):
             f = h * k[i] * (w[i] - w[i + 1])
             g[i] += f
@@ -156,57 +184,63 @@ def newton_kernel_1d(code, w_lower, v_old, w0, m, k, h, tol, max_iter):
             status = 1
             break
         it += 1
-        # Hessian diag(m G'(w)) + h K, tridiagonal SPD and diagonally dominant: Thomas solve of H dw = -g
+        # J ds = -g, J = diag(m v') + h K diag(w'): row i has sub -h k_{i-1} w'_{i-1},
+        # diagonal m_i v'_i + h (k_{i-1} + k_i) w'_i, super -h k_i w'_{i+1}
+        singular = False
         for i in range(n):
-            diag[i] = m[i] * phi_inv_prime_scalar(code, w[i])
-        for i in range(n - 1):
-            diag[i] += h * k[i]
-            diag[i + 1] += h * k[i]
-        dw[0] = -g[0]
-        for i in range(1, n):
-            off = -h * k[i - 1]
-            c[i - 1] = off / diag[i - 1]
-            diag[i] -= c[i - 1] * off
-            dw[i] = -g[i] - c[i - 1] * dw[i - 1]
-        dw[n - 1] /= diag[n - 1]
+            b = m[i] * dv[i]
+            kl = k[i - 1] if i > 0 else 0.0
+            kr = k[i] if i < n - 1 else 0.0
+            b += h * (kl + kr) * dwds[i]
+            rhs = -g[i]
+            if i > 0:
+                a = -h * kl * dwds[i - 1]
+                b -= a * cp[i - 1]
+                rhs -= a * ds[i - 1]
+            if not (b > 0.0):
+                singular = True
+                break
+            cp[i] = (-h * kr * dwds[i + 1]) / b if i < n - 1 else 0.0
+            ds[i] = rhs / b
+        if singular:
+            status = 4
+            break
         for i in range(n - 2, -1, -1):
-            dw[i] = dw[i] / diag[i] - c[i] * dw[i + 1]
+            ds[i] -= cp[i] * ds[i + 1]
         slope = 0.0
         dmax = 0.0
-        wmax = 1.0
+        smax = 1.0
         for i in range(n):
-            slope += g[i] * dw[i]
-            dmax = max(dmax, abs(dw[i]))
-            wmax = max(wmax, abs(w[i]))
-        if dmax <= STAGNATION * wmax and res <= STAGNATION_RESIDUAL:
-            # the Newton correction is below the round-off of w: the residual is at its floor
+            if s[i] <= s_lower and ds[i] < 0.0:
+                ds[i] = 0.0  # at the bound and pushed below it: this cell stays (projection)
+            slope += g[i] * dwds[i] * ds[i]
+            dmax = max(dmax, abs(ds[i]))
+            smax = max(smax, abs(s[i]))
+        if dmax <= STAGNATION * smax and res <= STAGNATION_RESIDUAL:
+            # the Newton correction is below the round-off of s: the residual is at its floor
             status = 0
             break
-        if not (slope < 0.0):
+        if not (slope <= 0.0):
             status = 3 if not np.isfinite(slope) else 2
             break
         alpha = 1.0
         accepted = False
         et = e0
         while alpha > 1e-10:
-            inside = True
             for i in range(n):
-                wt[i] = w[i] + alpha * dw[i]
-                if wt[i] <= w_lower:
-                    inside = False
-            if inside:
-                et = _energy_1d(code, wt, v_old, m, k, h)
-                if armijo_accepts(et, e0, alpha, slope):
-                    accepted = True
-                    break
+                st[i] = max(s[i] + alpha * ds[i], s_lower)
+            et, scale_t = _energy_1d(code, st, v_old, m, k, h, wbuf)
+            if armijo_accepts(et, e0, alpha, slope, scale):
+                accepted = True
+                break
             alpha *= 0.5
         if not accepted:
             status = 2
             break
         for i in range(n):
-            w[i] = wt[i]
-        e0 = et
-    return w, it, res, status
+            s[i] = st[i]
+        e0, scale = et, scale_t
+    return s, it, res, status
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,24 +406,54 @@ class Resolvent:
             self._linear = None
         else:
             self._kernel = None
+            if divergence.variable == "v":
+                # Newton in s = v (degenerate diffusion, chi^2) solves D hK D + diag(m v'), which is
+                # not of the form diag + hK that the matrix-free multigrid handles
+                if linear_solver == "auto":
+                    linear_solver = "direct"
+                elif linear_solver == "multigrid":
+                    raise ValueError(f"the divergence {divergence.name!r} iterates on v (degenerate diffusion), whose "
+                                     "Newton systems the matrix-free multigrid does not handle; use "
+                                     "linear_solver='direct' (the default picks it) or 'amg'.")
             self._linear = _make_linear_solver(linear_solver, coeffs, self.shape)
+            self._K = getattr(self._linear, "K", None)
         self.linear_solver = linear_solver if self._linear is None else self._linear.name
 
     def initial_guess(self, v_old):
         return self.divergence.phi(v_old)
 
     def __call__(self, v_old, h, w0=None) -> ResolventResult:
-        """Solve one step of size ``h`` from ``v_old`` (grid-shaped array)."""
+        r"""Solve one step of size ``h`` from ``v_old`` (grid-shaped array).
+
+        ``w0`` (a guess of :math:`w = \Phi(v)`, e.g. the previous step's) starts Newton; by default
+        it starts at ``v_old``. For a divergence with Newton variable ``v`` (chi^2) Newton always
+        starts at ``v_old``, which carries the support exactly (``Phi^{-1}(Phi(v))`` need not).
+        """
         v_old = np.asarray(v_old, dtype=float)
-        w0 = self.initial_guess(v_old) if w0 is None else np.asarray(w0, dtype=float)
+        h = float(h)
+        if not (np.isfinite(h) and h > 0):
+            raise ValueError(f"the step size h must be a finite number > 0, got {h!r}.")
+        if v_old.shape != self.shape:
+            raise ValueError(f"v_old has shape {v_old.shape}, the grid {self.shape}.")
+        d = self.divergence
+        if d.variable == "v" or w0 is None:
+            s0 = d.s_from_w(self.initial_guess(v_old)) if d.variable == "w" else v_old.copy()
+        else:
+            s0 = d.s_from_w(np.asarray(w0, dtype=float))
+        s0 = np.maximum(s0, d.s_lower)
+        if not np.all(np.isfinite(s0)):
+            # Phi(0) = -inf (reverse KL: Phi = ln v): start empty cells at a tiny positive v instead
+            floor = 1e-14 * max(float(np.max(v_old)), 1e-300)
+            s0 = np.where(np.isfinite(s0), s0, d.s_from_w(d.phi(np.full(self.shape, floor))))
         if self._kernel is not None:
-            d = self.divergence
-            w, it, res, status = self._kernel(d.kernel_code, d.w_lower, v_old, w0, self.cell_mass, self.coeffs[0],
-                                              float(h), self.tol, self.max_iter)
+            s, it, res, status = self._kernel(d.kernel_code, d.s_lower, v_old, s0, self.cell_mass, self.coeffs[0],
+                                              h, self.tol, self.max_iter)
             lin = it
         else:
-            w, it, lin, res, status = self._newton(v_old, w0, float(h))
-        v = self.divergence.phi_inv(w)
+            s, it, lin, res, status = self._newton(v_old, s0, h)
+        v, w, _, _ = d.s_state(s)
+        v = np.array(v, dtype=float)
+        w = np.array(w, dtype=float)
         if status == 0:
             # The step conserves mass exactly in exact arithmetic; what is left is the Newton
             # residual's sum (<= tol). Rescaling by the mass ratio, a relative change <= tol that keeps
@@ -401,60 +465,96 @@ class Resolvent:
                                linear_iterations=int(lin), residual=float(res), status=int(status))
 
     # -- numpy Newton for any dimension -------------------------------------------------------
-    def _energy(self, w, v_old, h):
+    def _energy(self, s, v_old, h):
         d = self.divergence
         m = self.cell_mass
-        return float(np.sum(m * (d.phi_inv_antiderivative(w) - v_old * w))) + 0.5 * h * operators.dirichlet_form(
-            self.coeffs, w, w)
+        _, w, _, _ = d.s_state(s)
+        F = d.phi_inv_antiderivative(w)
+        q = 0.5 * h * operators.dirichlet_form(self.coeffs, w, w)
+        return (float(np.sum(m * (F - v_old * w))) + q,
+                float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q)
 
-    def _newton(self, v_old, w, h):
+    def _newton(self, v_old, s, h):
+        r"""Newton in the Newton variable ``s`` with the projected Armijo search of
+        :func:`newton_kernel_1d`, the linear systems solved in symmetric form.
+
+        :math:`J = M\,\mathrm{diag}(v') + hK\,\mathrm{diag}(w')` is similar to the symmetric
+        positive definite :math:`S = M\,\mathrm{diag}(v') + hD K D`, :math:`D = \mathrm{diag}(\sqrt{w'})`:
+        solve :math:`S y = -D r`, then :math:`dw = D y` and :math:`ds = (-r - hK\,dw) / (m v')`
+        (the rows of :math:`J ds = -r`; for ``s = w``, :math:`w' = 1` and ``ds = y``). No division by
+        :math:`w'`, which vanishes at the bound of chi^2.
+        """
         d = self.divergence
         m = self.cell_mass
-        w = w.copy()
+        s = np.maximum(np.array(s, dtype=float), d.s_lower)
         it = lin_total = 0
         status, res = 1, np.inf
+        e0, scale = self._energy(s, v_old, h)
+        prev = np.inf
+        full_step = False
         while True:
-            g = m * (d.phi_inv(w) - v_old) + h * operators.apply_laplacian(self.coeffs, w)
+            v, w, dv, dw = d.s_state(s)
+            g = m * (v - v_old) + h * operators.apply_laplacian(self.coeffs, w)
             res = float(np.sum(np.abs(g)))
             if not np.isfinite(res):
                 status = 3
                 break
-            if res <= self.tol:
+            if res <= self.tol or (res <= STAGNATION_RESIDUAL and full_step and res > 0.5 * prev):
+                # converged, or at the floor of a residual that a full Newton step no longer halves
+                # (the evaluation noise of a numerically built Phi, divergence_from_f): the mass
+                # rescaling after the solve removes what is left
                 status = 0
                 break
+            prev = res
             if it >= self.max_iter:
                 status = 1
                 break
             it += 1
+            mdv = np.ravel(m * dv)
             try:
-                # inexact Newton: the linear tolerance follows the nonlinear residual (total mass 1),
-                # which keeps Newton's quadratic convergence without over-solving early iterations
-                dw, lin = self._linear.solve_hessian(h, np.ravel(m * d.phi_inv_prime(w)), -g.ravel(),
-                                                     rtol=min(1e-2, res))
+                if d.variable == "w":
+                    # the Hessian diag(m (Phi^-1)'(w)) + hK; inexact Newton: the linear tolerance
+                    # follows the nonlinear residual (total mass 1), which keeps Newton's quadratic
+                    # convergence without over-solving early iterations
+                    y, lin = self._linear.solve_hessian(h, mdv, -g.ravel(), rtol=min(1e-2, res))
+                else:
+                    # s = v: the symmetric form D hK D + diag(m v'), D = diag(sqrt(w')), assembled;
+                    # ds is recovered from the rows of J, which needs the solve to round-off (an
+                    # inexact y gives a ds that need not be a descent direction)
+                    sq = np.sqrt(np.ravel(dw))
+                    Dh = sp.diags(sq)
+                    H = (Dh @ (h * self._K) @ Dh + sp.diags(mdv)).tocsr()
+                    with _threads.blas_limits():
+                        y, lin = self._linear.solve(H, -sq * g.ravel(), rtol=1e-13)
             except (np.linalg.LinAlgError, RuntimeError):
                 status = 4
                 break
             lin_total += lin
-            dw = dw.reshape(self.shape)
-            slope = float(np.sum(g * dw))
-            if np.max(np.abs(dw)) <= STAGNATION * max(1.0, float(np.max(np.abs(w)))) and res <= STAGNATION_RESIDUAL:
-                status = 0  # correction below the round-off of w: the residual is at its floor
+            y = y.reshape(self.shape)
+            if d.variable == "w":
+                ds = y
+            else:
+                dW = np.sqrt(dw) * y
+                ds = (-g - h * operators.apply_laplacian(self.coeffs, dW)) / (m * dv)
+            ds = np.where((s <= d.s_lower) & (ds < 0), 0.0, ds)  # projection at the bound
+            slope = float(np.sum(g * dw * ds))
+            if np.max(np.abs(ds)) <= STAGNATION * max(1.0, float(np.max(np.abs(s)))) and res <= STAGNATION_RESIDUAL:
+                status = 0  # correction below the round-off of s: the residual is at its floor
                 break
-            if not slope < 0.0:
+            if not slope <= 0.0:
                 status = 3 if not np.isfinite(slope) else 2
                 break
-            e0 = self._energy(w, v_old, h)
             alpha, accepted = 1.0, False
             while alpha > 1e-10:
-                wt = w + alpha * dw
-                if np.all(wt > d.w_lower):
-                    et = self._energy(wt, v_old, h)
-                    if armijo_accepts(et, e0, alpha, slope):
-                        accepted = True
-                        break
+                st = np.maximum(s + alpha * ds, d.s_lower)
+                et, scale_t = self._energy(st, v_old, h)
+                if armijo_accepts(et, e0, alpha, slope, scale):
+                    accepted = True
+                    break
                 alpha *= 0.5
             if not accepted:
                 status = 2
                 break
-            w = wt
-        return w, it, lin_total, res, status
+            s, e0, scale = st, et, scale_t
+            full_step = alpha == 1.0
+        return s, it, lin_total, res, status

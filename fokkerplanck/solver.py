@@ -42,6 +42,7 @@ the off-lattice times, so they are no longer all ``dt`` (``history["dt"]`` shows
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -326,6 +327,7 @@ class TimeLoop:
         self.trackers, self.options = trackers, options
         self.marks = milestones(t_final, None if controller.adaptive else controller.dt, t_eval)
         self.save_tol = merge_tolerance(t_final)
+        self.shortened = False  # a fixed step was retried shorter after a Newton failure
 
     # --- records -----------------------------------------------------------------------------
     def record(self, st, h, newton, linear, residual):
@@ -391,6 +393,12 @@ class TimeLoop:
                               f"even with dt = {h:.3g} ({res.message}; residual {res.residual:.3g}, "
                               f"{res.newton_iterations} iterations). Try a finer grid, a smaller dt_min or a "
                               "larger max_newton.", h, res.residual)
+                if not ctl.adaptive and not self.shortened:
+                    warnings.warn(f"fixed dt = {ctl.dt:g}: Newton's method failed on the step from t = {st.t:.6g}, "
+                                  f"which is retried with dt = {st.h_next:.3g}; the steps of this run are therefore "
+                                  "not uniform (the solution's message says so; n_rejected counts the retries). "
+                                  "A smaller dt avoids this.", RuntimeWarning, stacklevel=3)
+                self.shortened = True
                 continue
             accept, h_next = ctl.judge(st, h, res, p.cell_mass, p.coeffs)
             if not accept:
@@ -415,7 +423,11 @@ class TimeLoop:
                 tr.update(st.t, st.v, rec)
                 if getattr(tr, "wants_state", False):
                     tr.update_state(st)
-        sol = self.build(st, 0, "reached t_final")
+        message = "reached t_final"
+        if self.shortened and not self.controller.adaptive:
+            message += (f"; steps not uniform: {st.counters['n_rejected']} step(s) of dt = {self.controller.dt:g} were "
+                        "retried shorter after Newton failures")
+        sol = self.build(st, 0, message)
         for tr in self.trackers:
             tr.finish(sol)
         return sol

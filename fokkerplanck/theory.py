@@ -520,3 +520,69 @@ def lemma24(solution) -> dict:
     paper = beta * beta / (2 * c)
     return {"beta": beta, "measured": measured, "paper_bound": paper, "mass_bound": beta / (2 * c),
             "energy_bound": energy, "holds": bool(measured <= paper * (1 + 1e-9))}
+
+
+# --- exact self-similar solutions of the chi^2 and Hellinger flows toward a uniform target -------
+
+def barenblatt(x, tau, m, mass=1.0):
+    r"""The Barenblatt(-Pattle) solution of :math:`u_\tau = \Delta(u^m)` in :math:`\mathbb R^d`.
+
+    .. math::
+
+        U(x, \tau) = \tau^{-\alpha}\big(C - k\,|x|^2\tau^{-2\beta}\big)_+^{1/(m-1)},\qquad
+        \alpha = \frac{d}{d(m-1)+2},\ \beta = \frac{\alpha}{d},\ k = \frac{\alpha(m-1)}{2md},
+
+    with C fixed by the mass (J. L. Vázquez, *The Porous Medium Equation*, 2007, section 4.4).
+    For ``m > 1`` (porous medium) it has compact support :math:`|x| \le \sqrt{C/k}\,\tau^\beta`;
+    for ``(d-2)/d < m < 1`` (fast diffusion) it is positive with tails :math:`|x|^{-2/(1-m)}`.
+
+    Toward the uniform target :math:`\rho_d = c = 1/|\mathrm{box}|` the chi^2 flow is
+    :math:`u_t = c^{-1}\Delta(u^2)` (m = 2, :math:`\tau = t/c`) and the squared-Hellinger flow
+    :math:`u_t = \sqrt{c}\,\Delta(u^{1/2})` (m = 1/2, :math:`\tau = \sqrt{c}\,t`), see
+    docs/divergences.md.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., d)
+        Points.
+    tau : float
+        Time (> 0) of the similarity solution.
+    m : float
+        Exponent, ``m > max(0, (d - 2)/d)``, ``m != 1``.
+    mass : float
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    x = np.asarray(x, dtype=float)
+    d = x.shape[-1]
+    if not (tau > 0) or m == 1 or not m > max(0.0, (d - 2) / d):
+        raise ValueError(f"need tau > 0 and m > max(0, (d-2)/d), m != 1; got tau={tau}, m={m}, d={d}.")
+    alpha = d / (d * (m - 1) + 2)
+    beta = alpha / d
+    k = alpha * (m - 1) / (2 * m * d)
+    C = _barenblatt_constant(m, d, mass)
+    r2 = np.sum(x * x, axis=-1) * tau ** (-2 * beta)
+    base = C - k * r2
+    if m > 1:
+        return tau ** (-alpha) * np.maximum(base, 0.0) ** (1 / (m - 1))
+    return tau ** (-alpha) * base ** (1 / (m - 1))
+
+
+def _barenblatt_constant(m, d, mass):
+    """C such that the Barenblatt profile has the given mass (radial integral in closed form)."""
+    from scipy.special import beta as B, gamma
+    alpha = d / (d * (m - 1) + 2)
+    k = abs(alpha * (m - 1) / (2 * m * d))
+    area = 2 * np.pi ** (d / 2) / gamma(d / 2)  # surface of the unit sphere
+    # mass = area * C^{q + d/2} k^{-d/2} * I, with q = 1/(m-1)
+    if m > 1:
+        q = 1 / (m - 1)
+        integral = 0.5 * B(d / 2, q + 1)            # int_0^1 (1 - s^2)^q s^{d-1} ds
+        expo = q + d / 2
+    else:
+        q = 1 / (1 - m)
+        integral = 0.5 * B(d / 2, q - d / 2)        # int_0^inf (1 + s^2)^{-q} s^{d-1} ds
+        expo = d / 2 - q
+    return (mass * k ** (d / 2) / (area * integral)) ** (1 / expo)

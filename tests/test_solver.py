@@ -255,7 +255,7 @@ GRID = fp.Grid([-5.0], [5.0], [50])
     (dict(dt=-1.0), "dt must be"),
     (dict(dt="fast"), "adaptive"),
     (dict(t_final=-1.0), "t_final"),
-    (dict(divergence="wasserstein"), "known divergences: jsd, kl"),
+    (dict(divergence="wasserstein"), "known divergences: chi2, hellinger, jsd, kl"),
     (dict(t_eval=[0.0, 2.0]), "t_eval must lie"),
     (dict(t_eval=[0.5, 0.2]), "increasing"),
     (dict(dt="adaptive", rtol=0.0), "rtol"),

@@ -87,7 +87,12 @@ def test_a_checkpoint_written_by_the_previous_version_resumes(tmp_path):
     state = load_state(DATA / "checkpoint1.h5", fingerprint="abc")
     assert state.counters["n_steps"] == 4
     full = fp.solve(target, initial, grid, 0.2, dt=0.05)
-    assert solutions_equal(fp.solve(target, initial, grid, 0.2, dt=0.05, resume=state), full)
+    resumed = fp.solve(target, initial, grid, 0.2, dt=0.05, resume=state)
+    # the file was computed by the Newton kernel of its day, so agreement with today's kernel is to
+    # round-off (the Newton tolerance is 1e-13 in mass), not bit for bit
+    assert resumed.n_steps == full.n_steps == 4
+    assert np.allclose(resumed.u, full.u, rtol=0, atol=1e-13)
+    assert list(resumed.history) == list(full.history)
 
 
 def test_checkpoints_are_written_atomically(tmp_path, grid1):

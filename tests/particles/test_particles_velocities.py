@@ -158,6 +158,8 @@ def test_kde_options_are_checked_when_the_field_is_built():
     with pytest.raises(ValueError, match="unknown bandwidth rule"):
         velocities.SDEDrift(TARGET_1D, bandwidth="wide")
     with pytest.raises(ValueError, match="unknown divergence"):
+        velocities.SDEDrift(TARGET_1D, "no-such-divergence")
+    with pytest.raises(ValueError, match="SDE form for 'jsd' .* and 'kl' only, not 'hellinger'"):
         velocities.SDEDrift(TARGET_1D, "hellinger")
     field = velocities.KDEVelocity(TARGET_1D, estimator="EXACT")
     assert field.kde_options["method"] == "exact"
