@@ -223,6 +223,7 @@ class _ReusedPreconditionerCG:
         self.rtol = rtol
         self.rebuild_after = rebuild_after
         self._precond = None
+        self._H = None  # the matrix the preconditioner was built from (what a checkpoint keeps)
         self.n_builds = 0
 
     def _build(self, H):  # pragma: no cover - abstract
@@ -230,7 +231,36 @@ class _ReusedPreconditionerCG:
 
     def _rebuild(self, H):
         self._precond = self._build(H)
+        self._H = H
         self.n_builds += 1
+
+    def get_state(self) -> dict:
+        """The reused preconditioner's state: the CSR arrays of the matrix it was built from."""
+        if self._H is None:
+            return {}
+        H = self._H.tocsr()
+        return dict(H_data=H.data, H_indices=H.indices, H_indptr=H.indptr, H_shape=np.asarray(H.shape, dtype=np.int64))
+
+    def set_state(self, state: dict) -> None:
+        """Rebuild the preconditioner from :meth:`get_state` (deterministic: bit-identical); ``{}`` drops it."""
+        if not state:
+            self._precond, self._H = None, None
+            return
+        import scipy.sparse as sp_
+
+        try:
+            shape = tuple(int(s) for s in np.asarray(state["H_shape"]).ravel())
+            data, indices, indptr = (np.asarray(state[k]) for k in ("H_data", "H_indices", "H_indptr"))
+            ok = (len(shape) == 2 and shape[0] == shape[1] and indptr.shape == (shape[0] + 1,)
+                  and data.shape == indices.shape == (int(indptr[-1]),) and indptr[0] == 0
+                  and np.all(np.diff(indptr) >= 0) and (indices.size == 0 or (indices.min() >= 0
+                                                                                and indices.max() < shape[1]))
+                  and data.dtype.kind == "f" and np.all(np.isfinite(data)))
+        except (KeyError, TypeError, ValueError, IndexError):
+            ok = False
+        if not ok:
+            raise ValueError("the saved linear-solver state is malformed")
+        self._rebuild(sp_.csr_matrix((data, indices, indptr), shape=shape))
 
     def solve(self, H, rhs, rtol=None):
         rtol = self.rtol if rtol is None else max(rtol, self.rtol)
@@ -332,6 +362,20 @@ class Resolvent:
             self._linear = _make_linear_solver(linear_solver, self.cell_mass.size, self.ndim)
             self._K = operators.laplacian_matrix(coeffs, self.shape)
         self.linear_solver = linear_solver if self._linear is None else self._linear.name
+
+    # -- checkpoint hook: state reused across steps -------------------------------------------
+    def get_state(self) -> dict:
+        """State that the steps reuse and that changes results (e.g. a reused preconditioner), as a
+        dict of numpy arrays; a checkpoint stores it and :meth:`set_state` restores it, so a resumed
+        run is bit-identical to an uninterrupted one. ``{}`` when nothing is reused (1-D kernel)."""
+        return {} if self._linear is None else self._linear.get_state()
+
+    def set_state(self, state: dict) -> None:
+        """Restore what :meth:`get_state` returned (``{}``: drop any reused state). ValueError if malformed."""
+        if self._linear is not None:
+            self._linear.set_state(dict(state))
+        elif state:
+            raise ValueError("the saved linear-solver state does not fit this linear solver (1-D kernel)")
 
     def initial_guess(self, v_old):
         return self.divergence.phi(v_old)

@@ -28,7 +28,7 @@ is the exponential formula.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -206,6 +206,7 @@ class RunState:
     saved_t: list
     saved_v: list
     counters: dict
+    solver: dict = field(default_factory=dict)  # the resolvent's reused state (Resolvent.get_state)
 
 
 class FixedSteps:
@@ -326,6 +327,11 @@ class TimeLoop:
     def run(self, resume=None) -> Solution:
         for tr in self.trackers:
             tr.start(self.problem, self.t_final)
+        if resume is not None:  # a checkpoint: check it against this run, restore the linear solver's state
+            from .io.checkpoint import validate_state
+
+            validate_state(resume, self.problem.grid.shape, self.marks, self.t_final, where="resume")
+            self.resolvent.set_state(resume.solver)
         st = self.initial_state() if resume is None else resume
         counters, ctl, p = st.counters, self.controller, self.problem
         while st.mark_index < len(self.marks):
@@ -368,6 +374,7 @@ class TimeLoop:
             for tr in self.trackers:
                 tr.update(st.t, st.v, rec)
                 if getattr(tr, "wants_state", False):
+                    st.solver = self.resolvent.get_state()
                     tr.update_state(st)
         sol = self.build(st, 0, "reached t_final")
         for tr in self.trackers:

@@ -65,7 +65,7 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     state = None
     if resume:
         if ckpt_path.exists():
-            state = load_state(ckpt_path, fingerprint=spec.fingerprint)
+            state = load_state(ckpt_path, fingerprint=spec.fingerprint, shape=spec.grid.shape)
             if not quiet:
                 print(f"resuming from the checkpoint at t = {state.t:.6g} ({ckpt_path})", file=err)
         elif not quiet:
