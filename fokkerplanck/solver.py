@@ -49,7 +49,7 @@ _HISTORY_KEYS = ("t", "dt", "mass", "jsd", "energy", "l1", "dissipation", "grad_
 
 def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=None, rtol=None,
           atol=None, dt_initial=None, dt_min=1e-12, dt_max=None, max_growth=None,
-          linear_solver="auto", newton_tol=1e-13, max_newton=50, trackers=None, callback=None, resume=None):
+          linear_solver="auto", newton_tol=1e-13, max_newton=50, trackers=None, callback=None, resume=None, force=False):
     r"""Solve the gradient flow of a divergence toward ``target`` from ``initial`` on ``grid``.
 
     Solves :math:`\rho_d v_t = \nabla\cdot(\rho_d\nabla\Phi(v))`, :math:`v = u/\rho_d` (the
@@ -104,6 +104,10 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
     resume : RunState, optional
         Continue a run from a checkpointed :class:`RunState` (same problem and options); the
         result is identical to that of an uninterrupted run.
+    force : bool
+        Skip the budget check (:mod:`fokkerplanck._budget`): by default a run whose estimated
+        memory exceeds 80 % of the available memory, or with more than 10^7 steps (or 2e10
+        cells x steps), is refused with a ValueError before any work.
 
     Returns
     -------
@@ -168,6 +172,10 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         if not callable(callback):
             raise ValueError("callback must be callable as callback(t, v, record).")
         trackers.append(CallbackTracker(callback))
+    from . import _budget
+
+    _budget.check_solve(grid, target, initial, t_final, "adaptive" if adaptive else dt, t_eval, linear_solver,
+                        dt_max, force=force)
     problem = setup(target, initial, grid, divergence)
     resolvent = Resolvent(problem.divergence, problem.coeffs, problem.cell_mass, linear_solver=linear_solver,
                           tol=newton_tol, max_iter=max_newton)
