@@ -336,10 +336,10 @@ class TimeLoop:
         for tr in self.trackers:
             tr.start(self.problem, self.t_final)
         if resume is not None:  # a checkpoint: check it against this run, restore the linear solver's state
-            from .io.checkpoint import validate_state
+            from .io.checkpoint import restore_solver_state, validate_state
 
             validate_state(resume, self.problem.grid.shape, self.marks, self.t_final, where="resume")
-            self.resolvent.set_state(resume.solver)
+            restore_solver_state(self.resolvent, resume)
         st = self.initial_state() if resume is None else resume
         counters, ctl, p = st.counters, self.controller, self.problem
         while st.mark_index < len(self.marks):

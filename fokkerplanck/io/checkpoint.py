@@ -175,6 +175,14 @@ def _load(f, where, fingerprint, shape):
     return state
 
 
+def restore_solver_state(resolvent, state, where="resume"):
+    """Give the resolvent the reused state a checkpoint holds (:meth:`Resolvent.set_state`)."""
+    try:
+        resolvent.set_state(getattr(state, "solver", None) or {})
+    except ValueError as exc:
+        raise _unusable(where, str(exc)) from None
+
+
 def validate_state(state, shape, marks=None, t_final=None, where="checkpoint"):
     """Check a RunState before it is resumed: shapes, finiteness, index ranges and consistency.
 
