@@ -2,9 +2,18 @@
 
 import sys
 
-from .cli import main
-
 __all__ = ["main"]
+
+
+def main(argv=None) -> int:
+    """The ``fokkerplanck`` command; Ctrl-C while the package is still loading exits quietly with 130."""
+    try:
+        from .cli import main as cli_main
+    except KeyboardInterrupt:
+        print("fokkerplanck: interrupted", file=sys.stderr)
+        return 130
+    return cli_main(argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

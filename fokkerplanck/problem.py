@@ -42,19 +42,39 @@ def discretize(density, grid: Grid, role: str = "density", allow_array: bool = F
             raise ValueError(f"the {role} is {density.ndim}-dimensional but the grid is {grid.ndim}-dimensional.")
         return density.pdf(grid.points()).reshape(grid.shape)
     if callable(density):
-        values = np.asarray(density(grid.points()), dtype=float)
+        values = _real_values(density(grid.points()), role)
         if values.shape not in ((grid.size,), (grid.size, 1)):
             raise ValueError(f"the {role} callable must map points of shape (n, {grid.ndim}) to values of shape "
                              f"(n,); for n = {grid.size} it returned shape {values.shape}.")
         return values.reshape(grid.shape)
     if allow_array:
-        values = np.asarray(density, dtype=float)
+        values = _real_values(density, role)
         if values.shape != grid.shape:
             raise ValueError(f"the {role} array has shape {values.shape} but the grid has shape {grid.shape}; "
                              "pass one value per cell.")
         return values.copy()
     raise ValueError(f"the {role} must be a Gaussian, a GaussianMixture or a callable f(points) -> (n,), "
                      f"got {type(density).__name__}.")
+
+
+def _real_values(values, role):
+    """An array of real numbers as floats; complex, string, object or boolean arrays are refused."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"the {role} must be real, got complex values (dtype {arr.dtype}).")
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"the {role} must hold numbers, got an array of dtype {arr.dtype}.")
+    return arr.astype(float)
+
+
+def _check_mass(name, z, grid):
+    """The mass of a density on the grid must be a normal positive float (no overflow, no underflow)."""
+    if not np.isfinite(z):
+        raise ValueError(f"the {name} overflows: its mass on the grid is {z} (values too large for float64); "
+                         "rescale it (only its shape matters, it is normalised).")
+    if 0 < z < np.finfo(float).tiny:
+        raise ValueError(f"the {name} underflows: its mass on the grid is {z:.3g}, below the smallest normal "
+                         "float64; rescale it (only its shape matters, it is normalised).")
 
 
 @dataclass
@@ -133,7 +153,10 @@ def setup(target, initial, grid: Grid, divergence="jsd") -> Problem:
         raise ValueError(f"the initial density rho_0 is negative on {int(neg.sum())} cells "
                          f"(first: {_where(grid, int(np.flatnonzero(neg.ravel())[0]))}); densities must be >= 0.")
     vol = grid.cell_volume
-    zt, z0 = float(rho_raw.sum() * vol), float(u_raw.sum() * vol)
+    with np.errstate(over="ignore", under="ignore"):
+        zt, z0 = float(rho_raw.sum() * vol), float(u_raw.sum() * vol)
+    _check_mass("target density rho_d", zt, grid)
+    _check_mass("initial density rho_0", z0, grid)
     if not z0 > 0:
         raise ValueError("the initial density rho_0 has zero mass in the box; move it inside the box "
                          f"{grid.lower.tolist()} .. {grid.upper.tolist()} or enlarge the box.")

@@ -263,6 +263,7 @@ class _ReusedPreconditionerCG:
         self.rtol = rtol
         self.rebuild_after = rebuild_after
         self._precond = None
+        self._H = None  # the matrix the preconditioner was built from (what a checkpoint keeps)
         self.n_builds = 0
         self._hK = (None, None)
 
@@ -279,7 +280,36 @@ class _ReusedPreconditionerCG:
 
     def _rebuild(self, H):
         self._precond = self._build(H)
+        self._H = H
         self.n_builds += 1
+
+    def get_state(self) -> dict:
+        """The reused preconditioner's state: the CSR arrays of the matrix it was built from."""
+        if self._H is None:
+            return {}
+        H = self._H.tocsr()
+        return dict(H_data=H.data, H_indices=H.indices, H_indptr=H.indptr, H_shape=np.asarray(H.shape, dtype=np.int64))
+
+    def set_state(self, state: dict) -> None:
+        """Rebuild the preconditioner from :meth:`get_state` (deterministic: bit-identical); ``{}`` drops it."""
+        if not state:
+            self._precond, self._H = None, None
+            return
+        import scipy.sparse as sp_
+
+        try:
+            shape = tuple(int(s) for s in np.asarray(state["H_shape"]).ravel())
+            data, indices, indptr = (np.asarray(state[k]) for k in ("H_data", "H_indices", "H_indptr"))
+            ok = (len(shape) == 2 and shape[0] == shape[1] and indptr.shape == (shape[0] + 1,)
+                  and data.shape == indices.shape == (int(indptr[-1]),) and indptr[0] == 0
+                  and np.all(np.diff(indptr) >= 0) and (indices.size == 0 or (indices.min() >= 0
+                                                                                and indices.max() < shape[1]))
+                  and data.dtype.kind == "f" and np.all(np.isfinite(data)))
+        except (KeyError, TypeError, ValueError, IndexError):
+            ok = False
+        if not ok:
+            raise ValueError("the saved linear-solver state is malformed")
+        self._rebuild(sp_.csr_matrix((data, indices, indptr), shape=shape))
 
     def solve(self, H, rhs, rtol=None):
         rtol = self.rtol if rtol is None else max(rtol, self.rtol)
@@ -324,7 +354,14 @@ class _AMGSolver(_ReusedPreconditionerCG):
 
     def _build(self, H):
         import pyamg
-        ml = pyamg.smoothed_aggregation_solver(H, symmetry="symmetric", max_coarse=300, coarse_solver="splu")
+        # pyamg estimates spectral radii from random vectors of numpy's global generator: seed it for
+        # the build (and restore it), so the same matrix always gives the same hierarchy (bit-identical resume)
+        saved = np.random.get_state()
+        np.random.seed(20231121)
+        try:
+            ml = pyamg.smoothed_aggregation_solver(H, symmetry="symmetric", max_coarse=300, coarse_solver="splu")
+        finally:
+            np.random.set_state(saved)
         return ml.aspreconditioner(cycle="V")
 
 
@@ -341,6 +378,16 @@ class _MultigridSolver:
         self.rtol = rtol
         self.maxiter = maxiter
         self.mg = Multigrid(coeffs, shape)
+
+    def get_state(self) -> dict:
+        """Nothing is reused across steps that changes results: the hierarchy depends on K only and
+        each solve sets its own diagonal, so a resumed run needs no state (see Resolvent.get_state)."""
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        if state:
+            raise ValueError("the saved linear-solver state does not fit the multigrid solver (it keeps none); "
+                             "start over without --resume")
 
     def solve_hessian(self, h, diag, rhs, rtol=None):
         rtol = self.rtol if rtol is None else max(rtol, self.rtol)
@@ -418,6 +465,20 @@ class Resolvent:
             self._linear = _make_linear_solver(linear_solver, coeffs, self.shape)
             self._K = getattr(self._linear, "K", None)
         self.linear_solver = linear_solver if self._linear is None else self._linear.name
+
+    # -- checkpoint hook: state reused across steps -------------------------------------------
+    def get_state(self) -> dict:
+        """State that the steps reuse and that changes results (e.g. a reused preconditioner), as a
+        dict of numpy arrays; a checkpoint stores it and :meth:`set_state` restores it, so a resumed
+        run is bit-identical to an uninterrupted one. ``{}`` when nothing is reused (1-D kernel)."""
+        return {} if self._linear is None else self._linear.get_state()
+
+    def set_state(self, state: dict) -> None:
+        """Restore what :meth:`get_state` returned (``{}``: drop any reused state). ValueError if malformed."""
+        if self._linear is not None:
+            self._linear.set_state(dict(state))
+        elif state:
+            raise ValueError("the saved linear-solver state does not fit this linear solver (1-D kernel)")
 
     def initial_guess(self, v_old):
         return self.divergence.phi(v_old)

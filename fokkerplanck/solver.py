@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,7 +65,7 @@ _HISTORY_KEYS = ("t", "dt", "mass", "jsd", "energy", "l1", "dissipation", "grad_
 def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=None, rtol=None,
           atol=None, dt_initial=None, dt_min=1e-12, dt_max=None, max_growth=None,
           linear_solver="auto", newton_tol=1e-13, max_newton=50, trackers=None, callback=None, resume=None,
-          uniform_steps=True, error_relative_to=None):
+          uniform_steps=True, error_relative_to=None, force=False):
     r"""Solve the gradient flow of a divergence toward ``target`` from ``initial`` on ``grid``.
 
     Solves :math:`\rho_d v_t = \nabla\cdot(\rho_d\nabla\Phi(v))`, :math:`v = u/\rho_d` (the
@@ -126,6 +126,10 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         Fixed ``dt`` only (default True): every step is exactly ``dt``, so ``t_final`` and the
         ``t_eval`` times must be multiples of ``dt`` (else a ValueError before any work). False:
         steps are shortened to land on off-lattice times (not the exponential formula then).
+    force : bool
+        Skip the budget check (:mod:`fokkerplanck._budget`): by default a run whose estimated
+        memory exceeds 80 % of the available memory, or with more than 10^7 steps (or 2e10
+        cells x steps), is refused with a ValueError before any work.
 
     Returns
     -------
@@ -181,14 +185,6 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         raise ValueError(f"t_eval must be a sequence of times or the string 'steps', got {t_eval!r}.")
     if not save_steps:
         t_eval = _v.times(t_eval, t_final)
-    if not adaptive and uniform_steps:
-        bad_end = off_lattice([t_final], dt, t_final)
-        bad = bad_end if bad_end.size else off_lattice([] if save_steps else t_eval, dt, t_final)
-        if bad.size:
-            what = "t_final" if bad_end.size else "the save time"
-            raise ValueError(f"{what} {float(bad[0])!r} is not a multiple of dt = {dt!r}: fixed steps would have to be "
-                             "shortened to land on it. Use save times k * dt (and t_final a multiple of dt), or "
-                             "pass uniform_steps=False to accept non-uniform steps.")
     if isinstance(trackers, Tracker):
         trackers = [trackers]
     try:
@@ -202,6 +198,18 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         if not callable(callback):
             raise ValueError("callback must be callable as callback(t, v, record).")
         trackers.append(CallbackTracker(callback))
+    from . import _budget
+
+    _budget.check_solve(grid, target, initial, t_final, "adaptive" if adaptive else dt, t_eval, linear_solver,
+                        dt_max, force=force)
+    if not adaptive and uniform_steps:
+        bad_end = off_lattice([t_final], dt, t_final)
+        bad = bad_end if bad_end.size else off_lattice([] if save_steps else t_eval, dt, t_final)
+        if bad.size:
+            what = "t_final" if bad_end.size else "the save time"
+            raise ValueError(f"{what} {float(bad[0])!r} is not a multiple of dt = {dt!r}: fixed steps would have to be "
+                             "shortened to land on it. Use save times k * dt (and t_final a multiple of dt), or "
+                             "pass uniform_steps=False to accept non-uniform steps.")
     problem = setup(target, initial, grid, divergence)
     resolvent = Resolvent(problem.divergence, problem.coeffs, problem.cell_mass, linear_solver=linear_solver,
                           tol=newton_tol, max_iter=max_newton)
@@ -241,6 +249,7 @@ class RunState:
     saved_t: list
     saved_v: list
     counters: dict
+    solver: dict = field(default_factory=dict)  # the resolvent's reused state (Resolvent.get_state)
 
 
 class FixedSteps:
@@ -374,6 +383,11 @@ class TimeLoop:
     def run(self, resume=None) -> Solution:
         for tr in self.trackers:
             tr.start(self.problem, self.t_final)
+        if resume is not None:  # a checkpoint: check it against this run, restore the linear solver's state
+            from .io.checkpoint import restore_solver_state, validate_state
+
+            validate_state(resume, self.problem.grid.shape, self.marks, self.t_final, where="resume")
+            restore_solver_state(self.resolvent, resume)
         st = self.initial_state() if resume is None else resume
         counters, ctl, p = st.counters, self.controller, self.problem
         while st.mark_index < len(self.marks):
@@ -422,6 +436,7 @@ class TimeLoop:
             for tr in self.trackers:
                 tr.update(st.t, st.v, rec)
                 if getattr(tr, "wants_state", False):
+                    st.solver = self.resolvent.get_state()
                     tr.update_state(st)
         message = "reached t_final"
         if self.shortened and not self.controller.adaptive:

@@ -10,8 +10,10 @@ This module only parses arguments and dispatches; the work is done by
 - :mod:`fokkerplanck.sweep`: parameter sweeps on Dask;
 - :mod:`fokkerplanck.verify`: ``verify``, the convergence certificate of a run file.
 
-Exit codes: 0 done, 1 the solver (or a sweep case) failed, 2 a usage error (a bad run file or
-sweep spec, a missing file: one line on stderr), 130 interrupted (Ctrl-C).
+Exit codes: 0 done, 1 the solver (or a sweep case) failed, 2 a usage error or bad input (a bad run
+file or sweep spec, a missing, damaged or hand-made file, a run beyond the budget: one line on
+stderr), 130 interrupted (Ctrl-C or SIGTERM). Every failure is one line on stderr, never a
+traceback (set FOKKERPLANCK_TRACEBACK=1 to see one for unexpected errors).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def _parser():
     r.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output directory")
     r.add_argument("--quiet", "-q", action="store_true", help="no table, no progress bar")
     r.add_argument("--no-figures", action="store_true", help="results file only")
+    r.add_argument("--force", action="store_true", help="skip the budget check (estimated memory and steps)")
     r.set_defaults(handler=_run)
     i = sub.add_parser("info", help="summary of a results file (.h5)")
     i.add_argument("results", metavar="RESULTS.h5")
@@ -103,14 +106,14 @@ def _demo(args):
 
 
 def _run(args):
-    specs = [read_run_file(f) for f in args.runfiles]  # check every file before running any
+    specs = [read_run_file(f, force=args.force) for f in args.runfiles]  # check every file before running any
     names = [s.name for s in specs]
     if args.out is not None and len(set(names)) < len(names):
         raise RunFileError("run files with the same name would overwrite each other's results in --out")
     for spec in specs:
         out_dir = None if args.out is None or len(specs) == 1 else Path(args.out) / spec.name
         run(spec, out_dir=out_dir if out_dir is not None else args.out, resume=args.resume,
-            quiet=args.quiet, figures=False if args.no_figures else None)
+            quiet=args.quiet, figures=False if args.no_figures else None, force=args.force)
 
 
 def _info(args):
@@ -145,30 +148,73 @@ def _verify(args):
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (the run stops, its last checkpoint is kept, exit code 130)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _one_line(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
 def main(argv=None) -> int:
     """Entry point of the ``fokkerplanck`` command; returns the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        print("\nStart with:  fokkerplanck demo", file=sys.stdout)
-        return EXIT_OK
-    from ..solution import ConvergenceError
+    import signal
 
     try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM
+        previous = None
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv) -> int:
+    import os
+
+    try:
+        parser = _parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            print("\nStart with:  fokkerplanck demo", file=sys.stdout)
+            return EXIT_OK
         return args.handler(args) or EXIT_OK
     except (TomlError, FileNotFoundError) as exc:  # a bad run file or sweep spec, a missing file
-        print(f"fokkerplanck: error: {exc}", file=sys.stderr)
+        print(f"fokkerplanck: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except ConvergenceError as exc:
-        print(f"fokkerplanck: the solver failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except ValueError as exc:
-        print(f"fokkerplanck: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except Interrupted as exc:
-        print(f"fokkerplanck: {exc}", file=sys.stderr)
+        print(f"fokkerplanck: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        print("fokkerplanck: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print("fokkerplanck: terminated (SIGTERM)" if isinstance(exc, Terminated) else "fokkerplanck: interrupted",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one error handler: one line, the right exit code
+        from ..solution import ConvergenceError
+
+        if isinstance(exc, ConvergenceError):
+            print(f"fokkerplanck: the solver failed: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_FAILED
+        if isinstance(exc, ValueError):  # bad input: arguments, densities, damaged files, the budget
+            print(f"fokkerplanck: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        if isinstance(exc, OSError):  # unwritable output directory, a directory where a file should be, ...
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            print(f"fokkerplanck: error: {exc.strerror or _one_line(exc)}{where}", file=sys.stderr)
+            return EXIT_USAGE
+        if os.environ.get("FOKKERPLANCK_TRACEBACK"):
+            raise
+        kind = "out of memory" if isinstance(exc, MemoryError) else f"internal error ({type(exc).__name__})"
+        print(f"fokkerplanck: {kind}: {_one_line(exc)[:300]} (set FOKKERPLANCK_TRACEBACK=1 for details)",
+              file=sys.stderr)
+        return EXIT_FAILED

@@ -6,6 +6,7 @@ Application code without argparse: :mod:`fokkerplanck.cli` parses the command li
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import time
@@ -20,7 +21,7 @@ from .report import table, table_times, write_figures
 __all__ = ["run", "Interrupted"]
 
 
-def _simulate_particles(spec_particles, target, initial, t_final, sol):
+def _simulate_particles(spec_particles, target, initial, t_final, sol, force=False):
     """The particles of a run file's [particles] table (an Ensemble)."""
     from .. import particles as mod
 
@@ -29,7 +30,7 @@ def _simulate_particles(spec_particles, target, initial, t_final, sol):
     n_snap = opts.pop("n_snapshots")
     kwargs = dict(velocity=opts.pop("velocity"), dt=opts.pop("dt"), method=opts.pop("method"), seed=opts.pop("seed"),
                   sampling=opts.pop("sampling"), t_eval=np.linspace(0.0, t_final, n_snap),
-                  divergence=sol.divergence)
+                  divergence=sol.divergence, force=force)
     if kwargs["velocity"] == "grid":
         kwargs["solution"] = sol
     else:
@@ -41,11 +42,52 @@ def _simulate_particles(spec_particles, target, initial, t_final, sol):
 
 
 class Interrupted(Exception):
-    """The run was interrupted (Ctrl-C); the message says where the last checkpoint is."""
+    """The run was interrupted (Ctrl-C or SIGTERM); the message says where the last checkpoint is."""
 
 
-def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, out=None, err=None):
-    """Run a parsed run file: solve, particles, table, results file, figures. Returns the Solution."""
+class OutputLocked(ValueError):
+    """Another process is running the same run name into the same output directory."""
+
+
+@contextlib.contextmanager
+def _output_lock(out_dir: Path, name: str):
+    """An exclusive lock on ``out_dir/.NAME.lock`` for the whole run (POSIX ``flock``; released when the
+    process ends, even by SIGKILL). Under it, temporary files left by a killed run are removed."""
+    lock_path = out_dir / f".{name}.lock"
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        fcntl = None
+    fh = open(lock_path, "a+")
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OutputLocked(f"another fokkerplanck run is writing {name!r} into {out_dir} (lock {lock_path}); "
+                                   "wait for it to finish or choose another --out") from None
+            for stale in list(out_dir.glob(f".{name}.h5.*.tmp")) + list(out_dir.glob(f".{name}.checkpoint.h5.*.tmp")):
+                with contextlib.suppress(OSError):
+                    stale.unlink()  # left by a killed run: nobody else writes these names while we hold the lock
+        yield
+    finally:
+        fh.close()
+
+
+def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, out=None, err=None, force=False):
+    """Run a parsed run file: solve, particles, table, results file, figures. Returns the Solution.
+
+    The output directory is locked for the run's name (a second run of the same name into it is
+    refused with :class:`OutputLocked`); ``force`` skips the budget check."""
+    out_dir = Path(out_dir if out_dir is not None else spec.output["directory"])
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"output directory {str(out_dir)!r} exists and is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _output_lock(out_dir, spec.name):
+        return _run(spec, out_dir, resume, quiet, figures, out, err, force)
+
+
+def _run(spec, out_dir, resume, quiet, figures, out, err, force):
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     import fokkerplanck as fp
@@ -54,8 +96,6 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     from ..io import save
     from ..progress import ProgressBar
 
-    out_dir = Path(out_dir if out_dir is not None else spec.output["directory"])
-    out_dir.mkdir(parents=True, exist_ok=True)
     results = out_dir / f"{spec.name}.h5"
     ckpt_path = out_dir / f"{spec.name}.checkpoint.h5"
     t_eval = spec.solve_options["t_eval"]
@@ -65,7 +105,7 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     state = None
     if resume:
         if ckpt_path.exists():
-            state = load_state(ckpt_path, fingerprint=spec.fingerprint)
+            state = load_state(ckpt_path, fingerprint=spec.fingerprint, shape=spec.grid.shape)
             if not quiet:
                 print(f"resuming from the checkpoint at t = {state.t:.6g} ({ckpt_path})", file=err)
         elif not quiet:
@@ -77,7 +117,7 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     t0 = time.perf_counter()
     try:
         sol = fp.solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt, divergence=spec.divergence,
-                       t_eval=t_eval, trackers=[bar, ckpt], resume=state, **kw)
+                       t_eval=t_eval, trackers=[bar, ckpt], resume=state, force=force, **kw)
     except KeyboardInterrupt:
         bar.finish(None)
         if ckpt_path.exists():
@@ -97,7 +137,7 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
     elapsed = time.perf_counter() - t0
     ens = None
     if spec.particles is not None:
-        ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol)
+        ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol, force=force)
     if grid_driven:
         sol = _keep_frames(sol, spec.solve_options["t_eval"])  # store only the requested frames
     if not quiet:

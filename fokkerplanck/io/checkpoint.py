@@ -33,49 +33,76 @@ import numpy as np
 
 from .._validation import positive_int
 from ..trackers import Tracker
+from . import integrity
 from .atomic import atomic_h5
-from .results import _json, _read_array, _read_json, open_hdf5
+from .integrity import DamagedFileError
+from .results import _json, _read_json, open_hdf5
 
-__all__ = ["Checkpoint", "save_state", "load_state", "CHECKPOINT_FORMAT"]
+__all__ = ["Checkpoint", "save_state", "load_state", "validate_state", "CHECKPOINT_FORMAT", "CheckpointError"]
 
 CHECKPOINT_FORMAT = "fokkerplanck.checkpoint"
+CHECKPOINT_VERSION = 2  # 2: checksum, fletcher32, the linear solver's reused state
+
+
+class CheckpointError(DamagedFileError):
+    """A checkpoint that cannot be resumed (damaged, edited, from another run, inconsistent)."""
+
+
+def _unusable(where, what):
+    return CheckpointError(f"{where}: unusable checkpoint: {what}; start over without --resume "
+                           "(or delete the checkpoint).")
+
+
+def _dataset(group, name, values):
+    arr = np.asarray(values)
+    kw = dict(fletcher32=True) if arr.size > 0 and arr.ndim > 0 else {}
+    group.create_dataset(name, data=arr, **kw)
 
 
 def save_state(path, state, *, fingerprint: str = "") -> Path:
     """Write a :class:`~fokkerplanck.solver.RunState` to ``path`` atomically.
 
-    ``fingerprint`` is any string identifying the run (e.g. a hash of the run file), checked by
-    whoever resumes (see :func:`load_state`).
+    ``fingerprint`` is any string identifying the run (e.g. a hash of the run file and its data
+    files), checked by whoever resumes (see :func:`load_state`). Every array has the fletcher32
+    filter and the file a SHA-256 checksum of its content.
     """
     from .. import __version__
 
     with atomic_h5(path) as f:
         f.attrs["format"] = CHECKPOINT_FORMAT
-        f.attrs["format_version"] = 1
+        f.attrs["format_version"] = CHECKPOINT_VERSION
         f.attrs["fokkerplanck_version"] = __version__
         f.attrs["fingerprint"] = fingerprint
         scalars = dict(t=state.t, h_prev=state.h_prev, h_next=state.h_next, mark_index=state.mark_index,
                        counters=state.counters, has_v_prev=state.v_prev is not None,
                        history_order=list(state.history))
         f.attrs["scalars"] = _json(scalars)
-        f.create_dataset("v", data=np.asarray(state.v, dtype=float))
-        f.create_dataset("phi", data=np.asarray(state.phi, dtype=float))
+        _dataset(f, "v", np.asarray(state.v, dtype=float))
+        _dataset(f, "phi", np.asarray(state.phi, dtype=float))
         if state.v_prev is not None:
-            f.create_dataset("v_prev", data=np.asarray(state.v_prev, dtype=float))
+            _dataset(f, "v_prev", np.asarray(state.v_prev, dtype=float))
         h = f.create_group("history")
         for key, values in state.history.items():
             arr = np.asarray(values)
             if arr.dtype.kind not in "biuf":
                 raise ValueError(f"history entry {key!r} is not numeric (dtype {arr.dtype}).")
-            h.create_dataset(key, data=arr)
-        f.create_dataset("saved_t", data=np.asarray(state.saved_t, dtype=float))
+            _dataset(h, key, arr)
+        _dataset(f, "saved_t", np.asarray(state.saved_t, dtype=float))
         saved_v = (np.stack(state.saved_v) if state.saved_v else np.empty((0, *np.shape(state.v))))
-        f.create_dataset("saved_v", data=saved_v)
+        _dataset(f, "saved_v", saved_v)
+        solver = f.create_group("solver")
+        for key, values in (getattr(state, "solver", None) or {}).items():
+            _dataset(solver, key, np.asarray(values))
+        integrity.stamp(f)
     return Path(path)
 
 
-def load_state(path, *, fingerprint: str | None = None):
+def load_state(path, *, fingerprint: str | None = None, shape=None):
     """Read a :class:`~fokkerplanck.solver.RunState` written by :func:`save_state` / :class:`Checkpoint`.
+
+    The file's structure is checked before reading (no links, external storage or virtual
+    datasets), then its checksum, then every array's shape (against ``shape``, the grid's, if
+    given), finiteness and the scalars' ranges (:func:`validate_state` checks it against the run).
 
     Parameters
     ----------
@@ -83,27 +110,128 @@ def load_state(path, *, fingerprint: str | None = None):
     fingerprint : str, optional
         If given, the checkpoint must have been written with the same fingerprint (the same run),
         otherwise a ValueError says so.
+    shape : tuple of int, optional
+        The grid shape the arrays must have.
+
+    Raises
+    ------
+    CheckpointError (a ValueError)
+        One line: what is wrong, and that the run must start over.
     """
+    where = str(Path(path))
+    try:
+        f = open_hdf5(path, "checkpoint")
+    except DamagedFileError as exc:
+        raise _unusable(where, str(exc).split(": ", 1)[-1]) from None
+    try:
+        with f:
+            return _load(f, where, fingerprint, shape)
+    except CheckpointError:
+        raise
+    except DamagedFileError as exc:
+        raise _unusable(where, str(exc).removeprefix(where + ": ")) from None
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file provokes
+        raise _unusable(where, f"damaged ({integrity._short(exc)})") from None
+
+
+def _load(f, where, fingerprint, shape):
     from ..solver import RunState
 
-    where = str(Path(path))
-    with open_hdf5(path, "checkpoint") as f:
-        if f.attrs.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{where}: not a fokkerplanck checkpoint.")
-        if fingerprint is not None and f.attrs.get("fingerprint") != fingerprint:
-            raise ValueError(f"{where}: this checkpoint belongs to a different run (its run file or options "
-                             "differ); delete it or run without --resume.")
-        sc = _read_json(f.attrs, "scalars", where)
-        history = {}
-        for key in sc["history_order"]:
-            history[key] = _read_array(f["history"], key, where).tolist()
-        saved_v = _read_array(f, "saved_v", where)
-        return RunState(t=float(sc["t"]), v=_read_array(f, "v", where), phi=_read_array(f, "phi", where),
-                        v_prev=_read_array(f, "v_prev", where) if sc["has_v_prev"] else None,
-                        h_prev=sc["h_prev"], h_next=sc["h_next"], mark_index=int(sc["mark_index"]),
-                        history=history, saved_t=[float(x) for x in _read_array(f, "saved_t", where)],
-                        saved_v=[saved_v[i].copy() for i in range(saved_v.shape[0])],
-                        counters={k: int(val) for k, val in sc["counters"].items()})
+    if f.attrs.get("format") != CHECKPOINT_FORMAT:
+        raise _unusable(where, "not a fokkerplanck checkpoint")
+    if fingerprint is not None and f.attrs.get("fingerprint") != fingerprint:
+        raise CheckpointError(f"{where}: this checkpoint belongs to a different run (its run file, its data files "
+                              "or options differ); delete it or run without --resume.")
+    version = f.attrs.get("format_version")
+    if not (isinstance(version, (int, np.integer)) and 1 <= version <= CHECKPOINT_VERSION):
+        raise _unusable(where, f"written in checkpoint format {version!r}, this fokkerplanck reads formats 1 to "
+                        f"{CHECKPOINT_VERSION}")
+    datasets = integrity.inspect(f, where)
+    sc = _read_json(f.attrs, "scalars", where)
+    grid_shape = tuple(shape) if shape is not None else datasets["/v"].shape if "/v" in datasets else None
+    if grid_shape is None:
+        raise _unusable(where, "missing dataset /v")
+    for name in ("/v", "/phi", "/v_prev"):
+        if name in datasets and datasets[name].shape != grid_shape:
+            raise _unusable(where, f"{name} has shape {datasets[name].shape}, expected the grid shape {grid_shape}")
+    if "/saved_v" not in datasets or datasets["/saved_v"].shape[1:] != grid_shape:
+        raise _unusable(where, f"/saved_v should have shape (n_saved, {', '.join(map(str, grid_shape))})")
+    values = integrity.verify(f, where, required=version >= 2)  # format 1 had no checksum
+    try:
+        order = sc["history_order"]
+        history = {key: values[f"/history/{key}"].tolist() for key in order}
+        saved_v = values["/saved_v"]
+        state = RunState(t=float(sc["t"]), v=values["/v"], phi=values["/phi"],
+                         v_prev=values["/v_prev"] if sc["has_v_prev"] else None,
+                         h_prev=None if sc["h_prev"] is None else float(sc["h_prev"]), h_next=float(sc["h_next"]),
+                         mark_index=sc["mark_index"], history=history,
+                         saved_t=[float(x) for x in values["/saved_t"]],
+                         saved_v=[saved_v[i].copy() for i in range(saved_v.shape[0])],
+                         counters={k: val for k, val in sc["counters"].items()})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _unusable(where, f"incomplete or malformed ({integrity._short(exc)})") from None
+    state.solver = {k.rsplit("/", 1)[1]: val for k, val in values.items() if k.startswith("/solver/")}
+    validate_state(state, grid_shape, where=where)
+    return state
+
+
+def restore_solver_state(resolvent, state, where="resume"):
+    """Give the resolvent the reused state a checkpoint holds (:meth:`Resolvent.set_state`)."""
+    try:
+        resolvent.set_state(getattr(state, "solver", None) or {})
+    except ValueError as exc:
+        raise _unusable(where, str(exc)) from None
+
+
+def validate_state(state, shape, marks=None, t_final=None, where="checkpoint"):
+    """Check a RunState before it is resumed: shapes, finiteness, index ranges and consistency.
+
+    ``marks`` (the times the loop lands on) and ``t_final`` check the time and save index.
+    Raises :class:`CheckpointError` (a ValueError) saying what is wrong.
+    """
+    def bad(what):
+        return _unusable(where, what)
+
+    shape = tuple(shape)
+    for name in ("v", "phi") + (("v_prev",) if state.v_prev is not None else ()):
+        arr = np.asarray(getattr(state, name))
+        if arr.shape != shape or arr.dtype.kind != "f":
+            raise bad(f"{name} has shape {arr.shape} ({arr.dtype}), expected floats of the grid shape {shape}")
+        if not np.all(np.isfinite(arr)):
+            raise bad(f"{name} holds NaN or infinite values")
+    if np.any(np.asarray(state.v) < 0):
+        raise bad("v is negative on some cells")
+    counters = state.counters
+    if (not isinstance(counters, dict) or set(counters) != {"n_steps", "n_rejected", "n_newton", "n_linear"}
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counters.values())):
+        raise bad(f"malformed counters {counters!r}")
+    for name in ("t", "h_next"):
+        val = getattr(state, name)
+        if not isinstance(val, float) or not math.isfinite(val) or val < 0 or (name == "h_next" and val == 0):
+            raise bad(f"{name} = {val!r} is out of range")
+    if (state.h_prev is None) != (state.v_prev is None) or (state.h_prev is not None and not (
+            math.isfinite(state.h_prev) and state.h_prev > 0)):
+        raise bad("the previous step (h_prev, v_prev) is inconsistent")
+    lengths = {len(v) for v in state.history.values()}
+    if len(lengths) != 1 or lengths != {counters["n_steps"] + 1}:
+        raise bad(f"the history has lengths {sorted(lengths)}, expected n_steps + 1 = {counters['n_steps'] + 1}")
+    hist_t = state.history.get("t")
+    if hist_t is None or hist_t[-1] != state.t or np.any(np.diff(hist_t) <= 0):
+        raise bad("the history's times do not end at the state's time t or do not increase")
+    st = np.asarray(state.saved_t, dtype=float)
+    if len(state.saved_v) != st.size or (st.size and (np.any(np.diff(st) <= 0) or st[-1] > state.t)):
+        raise bad("the saved frames are inconsistent with the saved times")
+    mi = state.mark_index
+    if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 0:
+        raise bad(f"save index mark_index = {mi!r} is out of range")
+    if marks is not None:
+        marks = np.asarray(marks, dtype=float)
+        # the loop sets t to a mark exactly when it lands there, and then moves on to the next mark
+        if (mi > marks.size or (mi > 0 and state.t < marks[mi - 1]) or (mi < marks.size and state.t >= marks[mi])
+                or (mi == marks.size and marks.size and state.t != marks[-1])):
+            raise bad(f"save index mark_index = {mi} does not match the time t = {state.t!r}")
+    if t_final is not None and state.t > t_final * (1 + 1e-12):
+        raise bad(f"t = {state.t!r} is beyond t_final = {t_final!r}")
 
 
 class Checkpoint(Tracker):

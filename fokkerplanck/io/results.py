@@ -51,13 +51,16 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import as_samples
+from . import integrity
 from .atomic import atomic_h5
+from .integrity import DamagedFileError
 
 __all__ = ["save", "load", "load_run", "SavedRun", "solutions_equal", "read_samples", "open_hdf5", "FORMAT",
            "FORMAT_VERSION"]
 
 FORMAT = "fokkerplanck.solution"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a SHA-256 checksum attribute and fletcher32 on every array (version 1 files still load)
+_STRINGS = ("run_file",)
 _SCALAR_FIELDS = ("divergence", "beta", "target_mass_outside", "initial_mass_outside", "status", "message",
                   "n_steps", "n_rejected", "n_newton", "n_linear")
 
@@ -97,6 +100,8 @@ def _write_array(group, name, values, compress=False):
     if values.dtype.kind not in "biuf":
         raise ValueError(f"cannot save {name!r}: dtype {values.dtype} is not numeric.")
     kw = dict(compression="gzip", compression_opts=4, shuffle=True) if compress and values.size > 4096 else {}
+    if values.size > 0 and values.ndim > 0:
+        kw["fletcher32"] = True  # HDF5 checks these bytes on every read
     group.create_dataset(name, data=values, **kw)
 
 
@@ -112,12 +117,31 @@ def _write_grid(group, grid):
     group.attrs["shape"] = np.asarray(grid.shape, dtype=np.int64)
 
 
-def _read_grid(group):
+def _read_grid(group, where="", max_cells=None):
+    """The Grid of a group's ``lower``/``upper``/``shape`` attributes, checked before it is built."""
     from ..grid import Grid
 
-    return Grid(lower=np.asarray(group.attrs["lower"], dtype=float),
-                upper=np.asarray(group.attrs["upper"], dtype=float),
-                shape=[int(s) for s in group.attrs["shape"]])
+    try:
+        lower = np.asarray(group.attrs["lower"], dtype=float).ravel()
+        upper = np.asarray(group.attrs["upper"], dtype=float).ravel()
+        shape = np.asarray(group.attrs["shape"]).ravel()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DamagedFileError(f"{where}: {group.name}: the grid needs numeric attributes lower, upper and shape "
+                               f"({integrity._short(exc)}).") from None
+    if shape.dtype.kind not in "iu" or not (1 <= shape.size <= 3) or lower.size != shape.size \
+            or upper.size != shape.size:
+        raise DamagedFileError(f"{where}: {group.name}: grid attributes do not describe a 1-, 2- or 3-D grid "
+                               f"(lower {lower.tolist()}, upper {upper.tolist()}, shape {shape.tolist()}).")
+    cells = 1
+    for n in shape.tolist():
+        cells *= int(n)
+    limit = integrity.DEFAULT_MAX_BYTES // 8 if max_cells is None else max_cells
+    if np.any(shape < 2) or cells > limit:
+        raise DamagedFileError(f"{where}: {group.name}: implausible grid shape {shape.tolist()}.")
+    try:
+        return Grid(lower=lower, upper=upper, shape=[int(s) for s in shape])
+    except ValueError as exc:
+        raise DamagedFileError(f"{where}: {group.name}: {exc}") from None
 
 
 _ARRAY_FIELDS = ("t", "positions", "grid", "domain")  # stored as datasets / a group, not in the JSON metadata
@@ -244,6 +268,7 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
             _write_array(h, key, values)
         if particles is not None:
             _write_particles(f, particles)
+        integrity.stamp(f, strings=_STRINGS)
     return path
 
 
@@ -257,26 +282,22 @@ def _string_dtype():
 # reading
 
 
-def _read_array(group, name, where):
-    import h5py
-
-    obj = group.get(name)
-    if not isinstance(obj, h5py.Dataset):
-        raise ValueError(f"{where}: missing dataset {group.name.rstrip('/')}/{name}.")
-    if obj.dtype.kind not in "biuf":
-        raise ValueError(f"{where}: dataset {obj.name} has non-numeric dtype {obj.dtype}; refusing to load it.")
-    return obj[()]
-
-
-def _read_json(attrs, name, where):
+def _read_json(attrs, name, where, kind=dict):
+    """A JSON attribute (a ``kind``), with one-line errors for anything else (deep nesting too)."""
     raw = attrs.get(name)
     if raw is None:
-        raise ValueError(f"{where}: missing attribute {name!r}.")
+        raise DamagedFileError(f"{where}: missing attribute {name!r}.")
     if isinstance(raw, bytes):
-        raw = raw.decode("utf-8")
+        raw = raw.decode("utf-8", "replace")
     if not isinstance(raw, str):
-        raise ValueError(f"{where}: attribute {name!r} should be a JSON string.")
-    return json.loads(raw)
+        raise DamagedFileError(f"{where}: attribute {name!r} should be a JSON string.")
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DamagedFileError(f"{where}: attribute {name!r} is not valid JSON ({integrity._short(exc)}).") from None
+    if kind is not None and not isinstance(value, kind):
+        raise DamagedFileError(f"{where}: attribute {name!r} should hold a JSON {kind.__name__}.")
+    return value
 
 
 def open_hdf5(path, what="results file"):
@@ -288,8 +309,8 @@ def open_hdf5(path, what="results file"):
         raise FileNotFoundError(f"no {what} at {str(path)!r}.")
     try:
         return h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{path}: not an HDF5 file ({exc}).") from None
+    except Exception as exc:  # noqa: BLE001 - OSError, and h5py's other errors on damaged superblocks
+        raise DamagedFileError(f"{path}: not an HDF5 file or damaged ({integrity._short(exc)}).") from None
 
 
 def _open(path):
@@ -297,61 +318,116 @@ def _open(path):
     fmt = f.attrs.get("format")
     if fmt != FORMAT:
         f.close()
-        raise ValueError(f"{path}: not a fokkerplanck results file (format attribute {fmt!r}, "
-                         f"expected {FORMAT!r}).")
-    version = int(f.attrs.get("format_version", 0))
-    if version > FORMAT_VERSION:
+        raise DamagedFileError(f"{path}: not a fokkerplanck results file (format attribute {fmt!r}, "
+                               f"expected {FORMAT!r}).")
+    try:
+        version = int(f.attrs.get("format_version", 0))
+    except (TypeError, ValueError):
+        version = -1
+    if version < 0 or version > FORMAT_VERSION:
         f.close()
-        raise ValueError(f"{path}: written in results format {version}, newer than this fokkerplanck "
-                         f"understands ({FORMAT_VERSION}); upgrade fokkerplanck.")
-    return f
+        raise DamagedFileError(f"{path}: written in results format {version}, which this fokkerplanck does not "
+                               f"understand ({FORMAT_VERSION} or older); upgrade fokkerplanck.")
+    return f, version
 
 
-def _solution_from(f, where):
+def _shape_of(datasets, name, where):
+    ds = datasets.get(name)
+    if ds is None:
+        raise DamagedFileError(f"{where}: missing dataset {name}.")
+    return ds.shape
+
+
+def _expect(cond, where, what):
+    if not cond:
+        raise DamagedFileError(f"{where}: {what}; refusing to load it.")
+
+
+def _check_shapes(f, datasets, grid, where):
+    """Declared shapes against the file's own grid, before anything is read."""
+    t = _shape_of(datasets, "/solution/t", where)
+    u = _shape_of(datasets, "/solution/u", where)
+    target = _shape_of(datasets, "/solution/target", where)
+    _expect(len(t) == 1, where, f"/solution/t has shape {t}, expected (n_saved,)")
+    _expect(u == (t[0], *grid.shape), where, f"/solution/u has shape {u}, expected {(t[0], *grid.shape)} "
+            f"(one density per saved time on the grid {grid.shape})")
+    _expect(target == grid.shape, where, f"/solution/target has shape {target}, expected the grid shape {grid.shape}")
+    hist = [(k, ds.shape) for k, ds in datasets.items() if k.startswith("/solution/history/")]
+    lengths = {s for _, s in hist}
+    _expect(len(lengths) <= 1 and all(len(s) == 1 for s in lengths), where,
+            f"history datasets have shapes {sorted(lengths)}, expected one common length")
+    if "/particles/t" in datasets or "/particles/positions" in datasets:
+        pt = _shape_of(datasets, "/particles/t", where)
+        pos = _shape_of(datasets, "/particles/positions", where)
+        _expect(len(pt) == 1 and len(pos) == 3 and pos[0] == pt[0], where,
+                f"/particles/positions has shape {pos}, expected (n_snapshots = {pt}, n, d)")
+
+
+def _solution_from(f, values, grid, where):
     from ..solution import Solution
 
-    grid = _read_grid(f["grid"])
     s = f["solution"]
     meta = _read_json(s.attrs, "metadata", where)
     options = _read_json(s.attrs, "options", where)
-    h = s["history"]
-    order = _read_json(h.attrs, "order", where)
-    history = {key: _read_array(h, key, where) for key in order}
-    u = _read_array(s, "u", where)
-    target = _read_array(s, "target", where)
-    if target.shape != grid.shape or u.shape[1:] != grid.shape:
-        raise ValueError(f"{where}: densities have shapes {u.shape} and {target.shape}, which do not match "
-                         f"the grid shape {grid.shape}.")
+    order = _read_json(s["history"].attrs, "order", where, kind=list)
+    names = {k.rsplit("/", 1)[1] for k in values if k.startswith("/solution/history/")}
+    _expect(all(isinstance(k, str) for k in order) and set(order) == names and len(order) == len(names), where,
+            "the history order does not match the history datasets")
+    history = {key: values[f"/solution/history/{key}"] for key in order}
     unknown = set(meta) - {f_.name for f_ in fields(Solution)}
     if unknown:
-        raise ValueError(f"{where}: unknown solution fields {sorted(unknown)}.")
-    return Solution(t=_read_array(s, "t", where), u=u, history=history, grid=grid, rho_d=target,
+        raise DamagedFileError(f"{where}: unknown solution fields {sorted(unknown)}.")
+    t = values["/solution/t"]
+    _expect(np.all(np.isfinite(t)), where, "saved times are not finite")
+    return Solution(t=t, u=values["/solution/u"], history=history, grid=grid, rho_d=values["/solution/target"],
                     options=options, **meta)
+
+
+def _load_checked(f, version, where) -> SavedRun:
+    datasets = integrity.inspect(f, where, strings=_STRINGS)
+    if "grid" not in f or not hasattr(f["grid"], "attrs"):
+        raise DamagedFileError(f"{where}: missing group /grid.")
+    grid = _read_grid(f["grid"], where)
+    _check_shapes(f, datasets, grid, where)
+    values = integrity.verify(f, where, strings=_STRINGS, required=version >= 2)
+    solution = _solution_from(f, values, grid, where)
+    run_file = values.get("/run_file")
+    particles = None
+    if "particles" in f:
+        p = f["particles"]
+        box = _read_grid(p["grid"], where) if "grid" in p else None
+        particles = _ensemble_from(values["/particles/t"], values["/particles/positions"],
+                                   _read_json(p.attrs, "metadata", where), box)
+    return SavedRun(solution=solution, run_file=run_file, version=str(f.attrs.get("fokkerplanck_version", "")),
+                    created=str(f.attrs.get("created", "")), particles=particles,
+                    metadata=_read_json(f.attrs, "metadata", where))
 
 
 def load_run(path) -> SavedRun:
     """Everything in a results file: the solution, the run file text, version, particles, metadata.
+
+    Before reading any data the file's structure is checked (:func:`fokkerplanck.io.integrity.inspect`:
+    no links, external storage or virtual datasets; numeric datasets; declared shapes against the
+    file's own grid); then the content is compared with its stored SHA-256 checksum.
 
     Raises
     ------
     FileNotFoundError
         If there is no file at ``path``.
     ValueError
-        If the file is not a fokkerplanck results file or holds anything but numbers and strings.
+        (:class:`~fokkerplanck.io.integrity.DamagedFileError`) If the file is not a fokkerplanck
+        results file, is damaged, or holds anything but plain numbers and strings; one line.
     """
     where = str(path)
-    with _open(path) as f:
-        solution = _solution_from(f, where)
-        run_file = f["run_file"].asstr()[()] if "run_file" in f else None
-        particles = None
-        if "particles" in f:
-            p = f["particles"]
-            particles = _ensemble_from(_read_array(p, "t", where), _read_array(p, "positions", where),
-                                       _read_json(p.attrs, "metadata", where),
-                                       _read_grid(p["grid"]) if "grid" in p else None)
-        return SavedRun(solution=solution, run_file=run_file, version=str(f.attrs.get("fokkerplanck_version", "")),
-                        created=str(f.attrs.get("created", "")), particles=particles,
-                        metadata=_read_json(f.attrs, "metadata", where))
+    f, version = _open(path)
+    try:
+        with f:
+            return _load_checked(f, version, where)
+    except DamagedFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - anything else a hand-made or damaged file can provoke
+        raise DamagedFileError(f"{where}: damaged or not a fokkerplanck results file "
+                               f"({integrity._short(exc)}).") from None
 
 
 def load(path):

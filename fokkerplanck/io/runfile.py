@@ -27,6 +27,7 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
                                 #   rtol or rtol * ||u - rho_d||_L1; see fokkerplanck.solve)
     save_times = [0.0, 1.0, 4.0]   # or "steps", or n_saves = 101 (evenly spaced; with a fixed dt
                                    # the nearest multiples of dt, and save_times must be multiples of dt)
+    linear_solver = "auto"      # or "banded" (1-D), "direct", "amg", "multigrid" (fokkerplanck.solve)
 
     [particles]                 # optional: fokkerplanck.particles.simulate
     n = 2000
@@ -95,17 +96,18 @@ def loads(text: str, source: str = "<run>") -> dict:
 _SECTIONS = ("grid", "target", "initial", "flow", "particles", "output")
 
 
-def read_run_file(path) -> RunSpec:
+def read_run_file(path, *, force: bool = False) -> RunSpec:
     """Read and check a TOML run file (see the module docstring for the keys).
 
     Raises
     ------
     RunFileError
-        A one-line message naming the file, the table and key, and what was expected.
+        A one-line message naming the file, the table and key, and what was expected; or, unless
+        ``force``, a budget refusal (``"FILE: budget: ..."``, see :mod:`fokkerplanck._budget`).
     """
     path = Path(path)
     data, text = _toml.load(path, "run file", RunFileError)
-    spec = parse_run(data, text=text, source=str(path), base_dir=path.parent, name=path.stem)
+    spec = parse_run(data, text=text, source=str(path), base_dir=path.parent, name=path.stem, force=force)
     spec.path = path
     return spec
 
@@ -114,7 +116,7 @@ def _table(data, name, source, allowed) -> Table:
     return Table(data, name, source, allowed, RunFileError, "run file")
 
 
-def _density(table: Table, d: int, role: str, base_dir: Path):
+def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list | None = None):
     kind = table.string("kind", choices=("gaussian", "mixture", "samples"))
     allowed = {"gaussian": {"kind", "mean", "cov"}, "mixture": {"kind", "weights", "means", "covs"},
                "samples": {"kind", "file", "bandwidth", "background"}}[kind]
@@ -159,8 +161,12 @@ def _density(table: Table, d: int, role: str, base_dir: Path):
         bandwidth = table.raw("bandwidth", "scott")
         background = table.number("background", 0.0, lo=0.0, hi=0.999)
         try:
+            if data_files is not None:  # the checkpoint's fingerprint covers the data, not only the name
+                with open(fpath, "rb") as fh:
+                    data_files.append(hashlib.file_digest(fh, "sha256").hexdigest()
+                                      if hasattr(hashlib, "file_digest") else hashlib.sha256(fh.read()).hexdigest())
             samples = read_samples(fpath)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise table.error("file", f"samples file {str(fpath)!r} not found (paths are relative to the run file)") from None
         except ValueError as exc:
             raise table.error("file", str(exc)) from None
@@ -177,9 +183,22 @@ def _density(table: Table, d: int, role: str, base_dir: Path):
         raise RunFileError(f"{table.source}: [{table.name}] {exc}") from None
 
 
-def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir=".", name: str = "run") -> RunSpec:
-    """Check a run description (the dict read from TOML) and build the objects of a run."""
+def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir=".", name: str = "run",
+              force: bool = False) -> RunSpec:
+    """Check a run description (the dict read from TOML) and build the objects of a run.
+
+    Unless ``force``, the run's estimated memory and steps are checked (:mod:`fokkerplanck._budget`)
+    and a run beyond them is refused with a :class:`RunFileError` ``"SOURCE: budget: ..."``."""
+    from .. import _budget
     from ..grid import Grid
+
+    def budget(fn, *args, **kw):
+        if force:
+            return
+        try:
+            fn(*args, **kw)
+        except _budget.BudgetError as exc:
+            raise RunFileError(f"{source}: {exc}") from None
 
     base_dir = Path(base_dir)
     unknown = sorted(set(data) - set(_SECTIONS))
@@ -207,17 +226,22 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
         raise g.error("shape", f"expected a list of {d} integers >= 2 (cells per axis), got {shape_raw!r}")
     if np.any(upper <= lower):
         raise g.error("upper", f"each entry must exceed lower, got lower = {lower.tolist()}, upper = {upper.tolist()}")
+    cells = 1
+    for s_ in shape_raw:
+        cells *= s_
+    budget(_budget.check, cells=cells, ndim=d, what=f"a grid of shape {shape_raw}", reduce="[grid] shape")
     grid = Grid(lower, upper, shape_raw)
 
+    data_files: list = []
     target = _density(_table(data["target"], "target", source, {"kind", "mean", "cov", "weights", "means",
                                                                  "covs", "file", "bandwidth", "background"}),
-                      d, "target", base_dir)
+                      d, "target", base_dir, data_files)
     initial = _density(_table(data["initial"], "initial", source, {"kind", "mean", "cov", "weights", "means",
                                                                     "covs", "file", "bandwidth", "background"}),
-                       d, "initial", base_dir)
+                       d, "initial", base_dir, data_files)
 
     fl = _table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
-                                                "n_saves", "error_relative_to"})
+                                                "n_saves", "error_relative_to", "linear_solver"})
     from ..divergences import available_divergences
 
     divergence = fl.string("divergence", "jsd", choices=tuple(available_divergences()))
@@ -229,6 +253,9 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
         dt = fl.number("dt", positive=True)
         if dt > t_final:
             raise fl.error("dt", f"expected a step <= t_final = {t_final}, got {dt}")
+        # the number of steps first: the lattice checks below need t_final / dt to be a sane integer
+        budget(_budget.check, cells=grid.size, ndim=d, steps=_budget.fixed_steps(t_final, dt),
+               what=f"t_final / dt = {t_final / dt:.3g} steps", reduce="[flow] t_final or dt")
         if off_lattice([t_final], dt, t_final).size:
             raise fl.error("dt", f"t_final = {t_final} is not a multiple of dt = {dt}: fixed steps would not all "
                                  "be dt (the exponential formula); change t_final or dt")
@@ -243,6 +270,9 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
             solve_options["dt_max"] = fl.number("dt_max", positive=True)
         if fl.has("error_relative_to"):
             solve_options["error_relative_to"] = fl.string("error_relative_to", choices=("mass", "distance"))
+    if fl.has("linear_solver"):
+        solve_options["linear_solver"] = fl.string("linear_solver",
+                                                   choices=("auto", "banded", "direct", "amg", "multigrid"))
     if fl.has("save_times") and fl.has("n_saves"):
         raise fl.error("n_saves", "give either save_times or n_saves, not both")
     if fl.has("save_times"):
@@ -263,6 +293,8 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
             t_eval = arr.tolist()
     else:
         n_saves = fl.integer("n_saves", 101, minimum=2)
+        budget(_budget.check, cells=grid.size, ndim=d, frames=n_saves, what=f"saving {n_saves} frames",
+               reduce="[flow] n_saves")
         # with a fixed dt: times on the step lattice k * dt, so that every step is dt
         t_eval = (np.linspace(0.0, t_final, n_saves) if dt == "adaptive"
                   else lattice_times(t_final, dt, n_saves)).tolist()
@@ -300,9 +332,15 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
                   checkpoint_steps=o.integer("checkpoint_steps", None, minimum=1)
                   if o.has("checkpoint_steps") else None)
 
+    budget(_budget.check_solve, grid, target, initial, t_final, dt, "steps" if t_eval == "steps" else t_eval,
+           dt_max=solve_options.get("dt_max"), reduce="[grid] shape, [flow] n_saves or save_times, or the steps "
+           "([flow] t_final / dt)")
+    if particles is not None:
+        budget(_budget.check_particles, particles["n"], t_final, particles["dt"], particles["n_snapshots"], d,
+               particles["velocity"], reduce="[particles] n, n_snapshots or the steps (t_final / [particles] dt)")
     from .. import __version__
 
-    fp_text = "\n".join([__version__, text, repr(sorted(data.items(), key=lambda kv: kv[0]))])
+    fp_text = "\n".join([__version__, text, repr(sorted(data.items(), key=lambda kv: kv[0]))] + data_files)
     return RunSpec(name=name, text=text, path=None, grid=grid, target=target, initial=initial, divergence=divergence,
                    t_final=t_final, dt=dt, solve_options=dict(solve_options, t_eval=t_eval), particles=particles,
                    output=output, fingerprint=hashlib.sha256(fp_text.encode()).hexdigest()[:16])

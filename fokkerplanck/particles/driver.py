@@ -51,7 +51,7 @@ __all__ = ["simulate"]
 
 def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None, dt=1e-2, method=None, seed=None,
              t_eval=None, divergence=None, sampling="iid", x0=None, grid=None, data=None,
-             velocity_options=None, domain=None) -> Ensemble:
+             velocity_options=None, domain=None, force=False) -> Ensemble:
     r"""Move ``n`` particles from :math:`\rho_0` along the gradient flow's velocity field.
 
     Solves :math:`dY/dt = b(t, Y)` with :math:`b = -\nabla f'(u/\rho_d)` (eq. 2/16/49 of Huang &
@@ -105,6 +105,10 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         ``fokkerplanck.gan.discriminator_velocity``.
     domain : Grid, optional
         Deprecated spelling of ``grid`` (a ``DeprecationWarning``).
+    force : bool
+        Skip the budget check (:mod:`fokkerplanck._budget`): by default more than 10^7 steps, an
+        estimated memory beyond 80 % of the available memory, or too many particle-steps is
+        refused with a ValueError before any work.
 
     Returns
     -------
@@ -166,6 +170,9 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     if d not in (1, 2, 3):
         raise ValueError(f"particles live in 1, 2 or 3 dimensions, got {d}.")
     t_eval = _v.times(t_eval, t_final)
+    from .. import _budget
+
+    _budget.check_particles(n, t_final, dt, len(t_eval), d, velocity, force=force)  # before any work
     rng = _v.seed_rng(seed)
     field = field_class.from_arguments(args)  # may still raise on bad options: no work done yet
     if x0 is None:

@@ -88,11 +88,11 @@ def test_samples_kinds_and_solver_errors(tmp_path, capsys):
     assert cli.main(["run", str(path)]) == 2
     assert "[initial] file" in capsys.readouterr().err
     # rho_d = 0 on some cells (a KDE target far from its data, no background): the solver's
-    # ValueError becomes one line and exit code 1, not a traceback
+    # ValueError (bad input) becomes one line and exit code 2, not a traceback
     text = GOOD.replace('kind = "mixture"\nweights = [0.5, 0.5]\nmeans = [-1.5, 1.5]\ncovs = [0.4, 0.4]',
                         'kind = "samples"\nfile = "data.csv"\nbandwidth = 0.05')
     text = text.replace("lower = [-5.0]\nupper = [5.0]", "lower = [-40.0]\nupper = [40.0]")
-    assert cli.main(["run", str(_write(tmp_path, text, "zero.toml")), "--out", str(tmp_path / "z")]) == 1
+    assert cli.main(["run", str(_write(tmp_path, text, "zero.toml")), "--out", str(tmp_path / "z")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "rho_d > 0" in err
 
@@ -133,7 +133,7 @@ def test_resume_gives_identical_results(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(Checkpoint, "update_state", interrupted)
     assert cli.main(["run", str(other), "--out", str(out), "-q"]) == 130
     monkeypatch.setattr(Checkpoint, "update_state", original)
-    assert cli.main(["run", str(path), "--out", str(out), "--resume", "-q"]) == 1
+    assert cli.main(["run", str(path), "--out", str(out), "--resume", "-q"]) == 2
     assert "different run" in capsys.readouterr().err
 
 
