@@ -215,6 +215,50 @@ def run(name, cfg, seeds, quick=False, out=None):
     return rows, history
 
 
+def run_large(name, cfg, seeds, eps=1.0):
+    """Large steps (eps = 1, T = 3: three iterations), where moved points overtake each other and the
+    set-wise matching re-pairs them: (i) the ODE, (ii) point-wise, (iii) set-wise (1 and 5 match/fit rounds)."""
+    T = cfg["T"]
+    n_iter, n = int(round(T / eps)), cfg["n"]
+    met = Metrics(cfg)
+    target, grid = cfg["target"], cfg["grid"]
+    initial = fp.Gaussian(cfg["initial_mean"], cfg["initial_cov"])
+    sol = fp.solve(target, initial, grid, T, dt=0.1, t_eval=[0.0, T])
+    rows = []
+    for seed in seeds:
+        data = target.sample(cfg["n_data"], seed=1000 * seed + 1)
+        x0 = initial.sample(n, seed=1000 * seed + 2)
+        runs = [("(i) ODE, neural calibrator", None, 1), ("(ii) Alg. 1 point-wise, MLP generator", "pointwise", 1),
+                ("(iii) Alg. 1 set-wise, MLP generator", "setwise", 1),
+                ("(iii-5) set-wise, 5 match/fit rounds", "setwise", 5)]
+        for label, fitting, rounds in runs:
+            cal = gan.NeuralCalibrator(seed=1000 * seed + 3, **cfg["calibrator"])
+            t0 = time.perf_counter()
+            extra = {}
+            if fitting is None:
+                nav = gan.NonparametricNavigator(x0, data, eps, calibrator=cal)
+                nav.run(n_iter)
+                x = nav.particles
+            else:
+                gen = gan.MLPGenerator.from_gaussian(cfg["initial_mean"], cfg["initial_cov"], seed=1000 * seed + 4,
+                                                     **cfg["generator"])
+                nav = gan.ParametricNavigator(gen, data, eps, fitting=fitting, batch_size=cfg["batch"],
+                                              calibrator=cal, match_iterations=rounds, seed=1000 * seed + 5)
+                infos = nav.run(n_iter)
+                x = gen.sample(n, seed=7)
+                extra = dict(fit_ratio=infos[-1]["fit_residual"] / infos[-1]["move"],
+                             reassigned=float(np.mean([i["reassigned"] for i in infos])))
+            m = met.of_samples(x)
+            rows.append(dict(target=name, method=label, seed=seed, T=T, eps=eps, iterations=n_iter, jsd=m["jsd"],
+                             w1=m["w1"], w1_to_uT=met.w1(x, (grid, sol.u[-1])), modes=m["modes"],
+                             near_mode=m["near_mode"], seconds=round(time.perf_counter() - t0, 2),
+                             s_per_iter=np.nan, **extra))
+            print(f"  [{name} eps={eps} seed {seed}] {label:38s} JSD={m['jsd']:.4f} W1={m['w1']:.3f} "
+                  f"W1(u_T)={rows[-1]['w1_to_uT']:.3f} {extra}", flush=True)
+        write_csv(os.path.join(HERE, f"neural_large_{name}.csv"), rows)
+    return rows
+
+
 def write_csv(path, records):
     keys = []
     for r in records:
@@ -226,17 +270,18 @@ def write_csv(path, records):
 
 
 def markdown():
-    order = ["floor", "(a)", "(i)", "(rf-i)", "(ii)", "(iii)", "(rf-ii)", "(iv)", "(cap)"]
+    order = ["floor", "(a)", "(i)", "(rf-i)", "(ii)", "(iii)", "(iii-5)", "(rf-ii)", "(iv)", "(cap)"]
     cols = [("jsd", "JSD", 4), ("w1", "W1 to rho_d", 3), ("w1_to_uT", "W1 to u(T)", 3), ("modes", "modes", 1),
             ("near_mode", "near a mode", 3), ("s_per_iter", "s/iter", 3)]
-    for name in ("bimodal1d", "ring2d", "grid25"):
+    for name in ("bimodal1d", "ring2d", "grid25", "large_bimodal1d", "large_ring2d", "large_grid25"):
         path = os.path.join(HERE, f"neural_{name}.csv")
         if not os.path.exists(path):
             continue
         rows = list(csv.DictReader(open(path)))
         seeds = sorted({r["seed"] for r in rows if r["seed"] != ""})
         w1name = "W1" if name.endswith("1d") else "sliced W1"
-        print(f"\n**{name}** (T = {rows[0]['T']}, seeds {', '.join(seeds)}; mean ± sd over seeds; W1 columns are "
+        step = f", eps = {rows[0]['eps']}" if "eps" in rows[0] else ""
+        print(f"\n**{name}** (T = {rows[0]['T']}{step}, seeds {', '.join(seeds)}; mean ± sd over seeds; W1 columns are "
               f"{w1name})\n")
         print("| method | " + " | ".join(c[1] for c in cols) + " | fit resid./move | reassigned |")
         print("|---" * (len(cols) + 3) + "|")
@@ -301,6 +346,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--plot", action="store_true")
+    ap.add_argument("--large-step", action="store_true", help="the eps = 1 runs (neural_large_<target>.csv)")
     a = ap.parse_args(argv)
     if a.markdown:
         markdown()
@@ -309,6 +355,9 @@ def main(argv=None):
         for name in configs():
             if os.path.exists(os.path.join(HERE, f"history_neural_{name}.csv")):
                 plot(name)
+        return
+    if a.large_step:
+        run_large(a.target, configs()[a.target], a.seeds)
         return
     run(a.target, configs()[a.target], a.seeds, quick=a.quick, out=None if a.quick else HERE)
 

@@ -206,7 +206,6 @@ class NeuralCalibrator:
         self._key = _key(seed)
         self._optimizer = optax.adam(self.learning_rate)
         self._static = (self.activation, self.batch_size, self.weight_decay, self.learning_rate)
-        self._logit_fn = partial(_logit, act=self.activation)
 
     # -- fitting -----------------------------------------------------------------------------
     def _initialise(self, data):
