@@ -71,7 +71,7 @@ def test_neural_calibrated_particles_follow_grid_solution_1d():
     # As for the random-feature calibrator: the particles start with their own sampling error (the
     # floor, ~0.05 for n = 2000) and the velocity estimated from n data samples against the particles
     # adds an error of the same order; forward Euler with dt = 0.05 adds W1 ~ 0.01 (the grid test
-    # of the navigators). Hence 2x floor.
+    # of the navigators). Hence 2x floor. Measured W1/floor: 0.63 here, 0.47-1.46 over 4 data/particle seeds.
     assert w1 < 2.0 * floor, (w1, floor)
     # not void: the initial sample is much farther from u(1) (W1 ~ 0.24)
     assert wasserstein(ens.positions[0], (grid, sol.u[-1])) > 3 * w1
