@@ -9,7 +9,9 @@ Modules, one job each:
   set-wise, Section 3.3; Proposition 8);
 * :mod:`~fokkerplanck.gan.navigators`: Algorithm 1, parametric and nonparametric.
 
-The public names of all four are re-exported here.
+The public names of all four are re-exported here. The neural calibrator and generator
+(:mod:`~fokkerplanck.gan.neural`, JAX + optax, extra ``gan``) are exported lazily: their names
+resolve on first access, so ``import fokkerplanck.gan`` works without JAX.
 """
 
 from .calibrator import CalibratedVelocity, Calibrator, discriminator_velocity, scott_bandwidth
@@ -19,4 +21,17 @@ from .navigators import NonparametricNavigator, ParametricNavigator
 
 __all__ = ["RandomFourierFeatures", "Calibrator", "CalibratedVelocity", "discriminator_velocity", "scott_bandwidth",
            "RandomFeatureGenerator", "fit_generator", "match", "generator_loss",
-           "ParametricNavigator", "NonparametricNavigator"]
+           "ParametricNavigator", "NonparametricNavigator",
+           "NeuralCalibrator", "MLPGenerator", "AlternatingGAN", "neural_discriminator_velocity",
+           "mse_gradient", "gan_generator_gradient"]
+
+_NEURAL = ("NeuralCalibrator", "MLPGenerator", "AlternatingGAN", "neural_discriminator_velocity",
+           "mse_gradient", "gan_generator_gradient")
+
+
+def __getattr__(name):  # lazy: fokkerplanck.gan.neural imports JAX
+    if name in _NEURAL:
+        from . import neural
+
+        return getattr(neural, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as _v
-from .calibrator import Calibrator, discriminator_velocity
+from .calibrator import CalibratedVelocity, Calibrator, discriminator_velocity
 from .generators import _FIT_METHODS, RandomFeatureGenerator, fit_generator, match
 
 __all__ = ["ParametricNavigator", "NonparametricNavigator"]
@@ -84,8 +84,10 @@ class ParametricNavigator(_Navigator):
 
     Parameters
     ----------
-    generator : RandomFeatureGenerator
-        Modified in place (its ``theta``).
+    generator : RandomFeatureGenerator or MLPGenerator
+        Modified in place (its ``theta``). Any generator with ``fit_parameters(z, y)`` (returning
+        new parameters; :class:`~fokkerplanck.gan.neural.MLPGenerator`) is fitted by that method,
+        and ``fit_method``, ``ridge``, ``learning_rate``, ``n_fit_steps`` are ignored for it.
     data : array_like, shape (n_d, d)
         Samples of rho_d.
     step_size : float
@@ -104,8 +106,9 @@ class ParametricNavigator(_Navigator):
         :math:`G_\theta(z_i)` to the moved points and refits, which never increases the set-wise
         loss :math:`\min_\sigma \frac1m\sum_i |G_\theta(z_i) - y_{\sigma(i)}|^2` (+ ridge): a block
         coordinate descent on a squared-W2 fit of the moved sample.
-    calibrator : Calibrator, optional
-        Default ``Calibrator(seed=seed)``.
+    calibrator : Calibrator or NeuralCalibrator, optional
+        Default ``Calibrator(seed=seed)``. Any object with ``fit(data, samples)`` and
+        ``velocity(x)`` is accepted.
     seed : int or None
         Seeds the latent and data minibatches (and the default calibrator's features).
     """
@@ -113,8 +116,9 @@ class ParametricNavigator(_Navigator):
     def __init__(self, generator, data, step_size, fitting="pointwise", batch_size=1000, data_batch_size=None,
                  fit_method="lstsq", ridge=1e-6, learning_rate=0.5, n_fit_steps=1, match_iterations=1,
                  calibrator=None, seed=None):
-        if not isinstance(generator, RandomFeatureGenerator):
-            raise ValueError(f"generator must be a RandomFeatureGenerator, got {type(generator).__name__}.")
+        if not isinstance(generator, RandomFeatureGenerator) and not hasattr(generator, "fit_parameters"):
+            raise ValueError(f"generator must be a RandomFeatureGenerator or have fit_parameters(z, y) "
+                             f"(MLPGenerator), got {type(generator).__name__}.")
         self.generator = generator
         self.data = _v.as_samples(data, "data", generator.dim)
         self.step_size = _v.positive_number("step_size", step_size)
@@ -130,8 +134,9 @@ class ParametricNavigator(_Navigator):
                                 learning_rate=_v.positive_number("learning_rate", learning_rate),
                                 n_steps=_v.positive_int("n_fit_steps", n_fit_steps))
         self.match_iterations = _v.positive_int("match_iterations", match_iterations)
-        if calibrator is not None and not isinstance(calibrator, Calibrator):
-            raise ValueError(f"calibrator must be a Calibrator, got {type(calibrator).__name__}.")
+        if calibrator is not None and not (isinstance(calibrator, Calibrator)
+                                           or (hasattr(calibrator, "fit") and hasattr(calibrator, "velocity"))):
+            raise ValueError(f"calibrator must be a Calibrator or NeuralCalibrator, got {type(calibrator).__name__}.")
         self.rng = np.random.default_rng(seed)
         self.calibrator = calibrator if calibrator is not None else Calibrator(seed=self.rng.integers(2**63))
         self.t = 0.0
@@ -142,6 +147,11 @@ class ParametricNavigator(_Navigator):
             return self.data
         idx = self.rng.choice(self.data.shape[0], self.data_batch_size, replace=False)
         return self.data[idx]
+
+    def _fit(self, z, y):
+        if isinstance(self.generator, RandomFeatureGenerator):
+            return fit_generator(self.generator, z, y, **self.fit_options)
+        return self.generator.fit_parameters(z, y)
 
     def step(self) -> dict:
         """One iteration of Algorithm 1.
@@ -162,13 +172,14 @@ class ParametricNavigator(_Navigator):
             current = x
             for _ in range(self.match_iterations):
                 perm = match(current, y)
-                theta = fit_generator(gen, z, y[perm], **self.fit_options)
+                theta = self._fit(z, y[perm])
                 current = gen(z, theta)
             reassigned = float(np.mean(perm != np.arange(perm.size)))
             y = y[perm]
         else:
-            theta = fit_generator(gen, z, y, **self.fit_options)
-        if not np.all(np.isfinite(theta)):
+            theta = self._fit(z, y)
+        finite = gen.parameters_finite(theta) if hasattr(gen, "parameters_finite") else np.all(np.isfinite(theta))
+        if not finite:
             raise FloatingPointError(f"the generator parameters became non-finite at iteration {self.iteration}.")
         gen.theta = theta
         self.t += self.step_size
@@ -194,12 +205,20 @@ class NonparametricNavigator(_Navigator):
     step_size : float
     seed : int or None
         Seed of the calibrator's features.
+    calibrator : Calibrator, NeuralCalibrator or None
+        A calibrator to refit at every step (then ``seed`` and ``calibrator_options`` are not
+        used); None (default) builds one by :func:`discriminator_velocity`.
     **calibrator_options
         As for :func:`discriminator_velocity`.
     """
 
-    def __init__(self, particles, data, step_size, seed=None, **calibrator_options):
-        self.field = discriminator_velocity(data, seed=seed, **calibrator_options)
+    def __init__(self, particles, data, step_size, seed=None, calibrator=None, **calibrator_options):
+        if calibrator is not None:
+            if calibrator_options:
+                raise ValueError("give either a calibrator or calibrator options, not both.")
+            self.field = CalibratedVelocity(_v.as_samples(data, "data"), calibrator)
+        else:
+            self.field = discriminator_velocity(data, seed=seed, **calibrator_options)
         self.particles = _v.as_samples(particles, "particles", self.field.data.shape[1]).copy()
         self.step_size = _v.positive_number("step_size", step_size)
         self.t = 0.0

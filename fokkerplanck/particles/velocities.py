@@ -486,20 +486,29 @@ class DiscriminatorVelocity(VelocityField):
     data : array_like, shape (m, d)
         Samples of :math:`\rho_d`.
     seed : int, Generator or None
-        Seed of the calibrator's random features.
+        Seed of the calibrator's random features (or of the neural calibrator's weights).
+    calibrator : {"features", "neural"}
+        ``"features"`` (default): logistic regression on random Fourier features
+        (:func:`fokkerplanck.gan.discriminator_velocity`); ``"neural"``: an MLP trained by Adam,
+        warm-started (:func:`fokkerplanck.gan.neural_discriminator_velocity`; needs the extra
+        ``gan``, i.e. JAX and optax).
     **options
-        Passed to :func:`fokkerplanck.gan.discriminator_velocity` (which checks them).
+        Passed to the chosen function (which checks them).
     """
 
     name = "discriminator"
     options = None  # the calibrator's options, checked by fokkerplanck.gan
 
-    def __init__(self, data, seed=None, **options):
-        from ..gan import discriminator_velocity
+    def __init__(self, data, seed=None, calibrator="features", **options):
+        calibrator = _v.choice("calibrator", calibrator, ("features", "neural"))
+        if calibrator == "neural":
+            from ..gan import neural_discriminator_velocity as make
+        else:
+            from ..gan import discriminator_velocity as make
 
-        field = discriminator_velocity(data=data, seed=seed, **options)
+        field = make(data=data, seed=seed, **options)
         if not callable(field):
-            raise ValueError("fokkerplanck.gan.discriminator_velocity did not return a callable field(t, x).")
+            raise ValueError("fokkerplanck.gan did not return a callable field(t, x).")
         self.field = field
 
     def __call__(self, t, x):
