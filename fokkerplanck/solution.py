@@ -19,7 +19,7 @@ class Solution:
     ----------
     t : ndarray, shape (n_saved,)
         Saved times (``t_eval``; by default ``[0, t_final]``).
-    u : ndarray, shape (n_saved, *grid.shape)
+    u : ndarray, shape ``(n_saved, *grid.shape)``
         Densities on the cells at the saved times; ``u[k].sum() * grid.cell_volume == 1``.
     history : dict of ndarray
         One entry per accepted step (and the initial state at index 0): ``t``, ``dt``, ``mass``,
