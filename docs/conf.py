@@ -4,7 +4,7 @@ Build it with ``python -m sphinx -W -b html docs docs/_build/html`` after ``pip 
 
 The teaching notebooks live in ``notebooks/`` at the top of the repository, committed without
 outputs. Each build copies them into ``docs/notebooks/`` (ignored by git) and myst-nb executes the
-ones that have no outputs, so the site shows every figure. A caller that has already executed them
+notebooks (caching the results until a notebook changes), so the site shows every figure. A caller that has already executed them
 (the test suite does, once, for both its notebook and documentation tests) can point
 ``FOKKERPLANCK_EXECUTED_NOTEBOOKS`` at a folder of executed copies; those are used as they are.
 """
@@ -47,7 +47,10 @@ myst_heading_anchors = 3
 myst_dmath_double_inline = True
 
 # --- notebooks (myst-nb) ---------------------------------------------------------------------------
-nb_execution_mode = "auto"          # execute the notebooks that have no outputs (the committed ones)
+# Executed once and cached (docs/_build/.jupyter_cache) until a notebook changes; copies that were
+# executed before the build (FOKKERPLANCK_EXECUTED_NOTEBOOKS) are shown as they are.
+nb_execution_mode = "off" if os.environ.get("FOKKERPLANCK_EXECUTED_NOTEBOOKS") else "cache"
+nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True

@@ -48,7 +48,7 @@ def test_written_for_class(name):
     assert 2 <= len(exercises) <= 3 and len(solutions) == len(exercises), (len(exercises), len(solutions))
     assert "$$" in text  # the mathematics next to the code
     # every axis a notebook labels itself names its quantity and its units (or says it has none)
-    for label in re.findall(r"set_[xy]label\((r?[\"'].*?[\"'])", code):
+    for label in re.findall(r"set_[xy]label\((r?[\"'].+?[\"'])\)", code):
         assert "(" in label, f"{name}: axis label {label} has no units"
     # a slider, when there is one, comes after a static figure of the same thing and degrades gracefully
     widget_cells = [c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source]

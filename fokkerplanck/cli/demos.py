@@ -19,6 +19,7 @@ from .runner import run
 
 __all__ = ["DEMO_RUN", "demo"]
 
+#: The demo's run file (TOML): a two-mode target the flow reaches by t = 8, grid-driven particles.
 DEMO_RUN = """\
 # The demo: a 1-D Jensen-Shannon flow toward a two-mode target, with grid-driven particles.
 [grid]
