@@ -16,7 +16,7 @@ work on numpy arrays, so the same definitions serve the compiled kernels and Pyt
 
 Built in: Jensen-Shannon (``"jsd"``, the paper), Kullback-Leibler (``"kl"``, the linear
 Fokker-Planck equation), Pearson chi^2 (``"chi2"``, the porous medium equation) and squared
-Hellinger (``"hellinger"``, fast diffusion); docs/divergences.md explains each. Any other f:
+Hellinger (``"hellinger"``, fast diffusion); docs/guide/divergence_family.md explains each. Any other f:
 :func:`divergence_from_f` builds :math:`\Phi`, its inverse and the antiderivative from ``f``
 alone (numerically, or from closed forms you pass), and :func:`register` makes it available by
 name; the solver does not change.
@@ -554,7 +554,7 @@ def divergence_from_f(name, f, *, f_prime=None, f_second=None, phi=None, phi_pri
 
     The gradient flow of :math:`D_f(\rho\,\|\,\rho_d)` is
     :math:`\rho_d v_t = \nabla\cdot(\rho_d\nabla\Phi(v))` with :math:`\Phi'(v) = v f''(v)`
-    (docs/mathematics.md, section 2; docs/divergences.md). The resolvent needs :math:`\Phi`, its
+    (docs/mathematics.md, section 2; docs/guide/divergence_family.md). The resolvent needs :math:`\Phi`, its
     inverse, the inverse's derivative and an antiderivative of the inverse. Whatever you do not pass
     is built from :math:`f''` (given, or from ``f_prime`` or ``f`` by central differences) by
     :class:`_NumericalPhi`; closed forms you pass are used as they are.

@@ -48,7 +48,7 @@ class FiPyResult:
     ----------
     t : ndarray, shape (n_saved,)
         Saved times.
-    u : ndarray, shape (n_saved, *grid.shape)
+    u : ndarray, shape ``(n_saved, *grid.shape)``
         Densities on the cells (C order, like :class:`fokkerplanck.Solution`).
     sweeps : ndarray of int, shape (n_steps,)
         Picard sweeps taken at each step.

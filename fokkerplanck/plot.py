@@ -31,8 +31,23 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["snapshots", "convergence", "particles", "kymograph", "animate", "solution", 
-           "snapshot_times"]
+__all__ = ["snapshots", "convergence", "particles", "kymograph", "animate", "solution",
+           "snapshot_times", "PARTICLE_COLOR_ON_HEATMAP"]
+
+# Axis labels: the equation is written in nondimensional variables (lengths in the units of the
+# grid, time in the units of the flow), so a density in 1-D is "per unit length".
+X_LABEL = "position x (dimensionless)"
+Y_LABEL = "position y (dimensionless)"
+T_LABEL = "time t (dimensionless)"
+DENSITY_LABEL = "density (per unit length)"
+DENSITY2_LABEL = "density (per unit area)"
+
+#: Particles drawn over a ``magma`` heat map: a cyan that stands out from its black-purple-orange-yellow.
+PARTICLE_COLOR_ON_HEATMAP = "#00e5ff"
+
+
+def _particle_label(shown, n):
+    return f"{n} particles" if shown == n else f"{shown} of {n} particles shown"
 
 
 def _plt():
@@ -102,16 +117,19 @@ def snapshots(sol, times=None, ax=None, n: int = 6):
     if grid.ndim == 1:
         fig, ax = _axes(ax)
         x = grid.axes[0]
-        ax.fill_between(x, sol.rho_d, color="0.85", label=r"target $\rho_d$")
-        ax.plot(x, sol.rho_d, color="k", lw=1.2, ls="--")
+        ax.fill_between(x, sol.rho_d, color="0.85", zorder=1)
+        ax.plot(x, sol.rho_d, color="k", lw=1.2, ls="--", zorder=2)
+        # one legend entry for the filled, dashed target
+        ax.fill_between([], [], color="0.85", edgecolor="k", ls="--", lw=1.2, label=r"target $\rho_d$")
         colors = plt.cm.viridis(np.linspace(0.0, 0.9, len(idx)))
         for c, k in zip(colors, idx):
-            ax.plot(x, sol.u[k], color=c, lw=1.6, label=f"t = {sol.t[k]:.3g}")
-        ax.set_xlabel("x")
-        ax.set_ylabel("density")
+            ax.plot(x, sol.u[k], color=c, lw=1.6, label=f"t = {sol.t[k]:.3g}", zorder=3)
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(DENSITY_LABEL)
         ax.set_xlim(grid.lower[0], grid.upper[0])
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize="small", frameon=False)
+        # outside the axes, so that it never hides a peak of rho_d or of u
+        ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.set_title(f"{_long_name(sol)} flow toward $\\rho_d$")
         return fig
     k_n = len(idx)
@@ -133,10 +151,11 @@ def snapshots(sol, times=None, ax=None, n: int = 6):
                             vmin=0.0, vmax=vmax, shading="flat", rasterized=True)
         a.contour(x, y, rho.T, levels=5, colors="w", linewidths=0.7, alpha=0.8)
         a.set_title(f"t = {sol.t[k]:.3g}")
-        a.set_xlabel("x")
+        a.set_xlabel(X_LABEL)
         a.set_aspect("equal")
-    axs[0].set_ylabel("y")
-    fig.colorbar(mesh, ax=list(axs), shrink=0.8, label="density" + (" (marginal of x, y)" if grid.ndim == 3 else ""))
+    axs[0].set_ylabel(Y_LABEL)
+    fig.colorbar(mesh, ax=list(axs), shrink=0.8,
+                 label=DENSITY2_LABEL + (" (marginal of x, y)" if grid.ndim == 3 else ""))
     return fig
 
 
@@ -289,25 +308,28 @@ def particles(sol, positions, t=None, ax=None, particle_t=None, bins=None, max_p
     if grid.ndim == 1:
         nb = bins or int(min(80, max(10, math.sqrt(n))))
         ax.hist(pos[:, 0], bins=np.linspace(grid.lower[0], grid.upper[0], nb + 1), density=True, color="C2",
-                alpha=0.5, label=f"{n} particles")
-        ax.plot(grid.axes[0], sol.u[k], color="C0", lw=1.8, label="grid density u")
-        ax.plot(grid.axes[0], sol.rho_d, color="k", lw=1.0, ls="--", label=r"$\rho_d$")
+                alpha=0.5, label=f"{n} particles (histogram)", zorder=1)
+        ax.plot(grid.axes[0], sol.u[k], color="C0", lw=1.8, label="grid density u", zorder=3)
+        ax.plot(grid.axes[0], sol.rho_d, color="k", lw=1.0, ls="--", label=r"$\rho_d$", zorder=2)
         ax.set_xlim(grid.lower[0], grid.upper[0])
-        ax.set_xlabel("x")
-        ax.set_ylabel("density")
-        ax.legend(fontsize="small", frameon=False)
+        ax.set_ylim(0, 1.25 * max(float(sol.u[k].max()), float(sol.rho_d.max())))
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(DENSITY_LABEL)
+        ax.legend(fontsize="small", frameon=False, loc="upper left")
     else:
-        ax.pcolormesh(grid.edges[0], grid.edges[1], _marginal2(sol, sol.u[k]).T, cmap="Blues", shading="flat",
-                      rasterized=True)
+        mesh = ax.pcolormesh(grid.edges[0], grid.edges[1], _marginal2(sol, sol.u[k]).T, cmap="Blues",
+                             shading="flat", rasterized=True)
+        fig.colorbar(mesh, ax=ax, shrink=0.85, label="grid " + DENSITY2_LABEL)
         step = max(1, n // max_points)
+        shown = len(pos[::step])
         ax.scatter(pos[::step, 0], pos[::step, 1], s=2, color="C3", alpha=0.6, lw=0,
-                   label=f"{len(pos[::step])} of {n} particles")
+                   label=_particle_label(shown, n))
         ax.set_xlim(grid.lower[0], grid.upper[0])
         ax.set_ylim(grid.lower[1], grid.upper[1])
         ax.set_aspect("equal")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-        ax.legend(fontsize="small", loc="upper right")
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(Y_LABEL)
+        ax.legend(fontsize="small", loc="upper right", markerscale=4)
     ax.set_title(f"particles vs grid density, t = {sol.t[k]:.3g}")
     return fig
 
@@ -328,9 +350,9 @@ def kymograph(sol, ax=None):
     t = np.asarray(sol.t, dtype=float)
     t_edges = np.concatenate([[t[0]], 0.5 * (t[1:] + t[:-1]), [t[-1]]])
     mesh = ax.pcolormesh(sol.grid.edges[0], t_edges, sol.u, cmap="magma", shading="flat", rasterized=True)
-    fig.colorbar(mesh, ax=ax, label="u(t, x)")
-    ax.set_xlabel("x")
-    ax.set_ylabel("t")
+    fig.colorbar(mesh, ax=ax, label="u(t, x) (per unit length)")
+    ax.set_xlabel(X_LABEL)
+    ax.set_ylabel(T_LABEL)
     ax.set_title("space-time (kymograph)")
     return fig
 
@@ -392,7 +414,8 @@ def animate(sol, path, particles=None, fps: int = 10, max_frames: int = 100, mp4
         ymax = 1.1 * max(float(sol.u.max()), float(sol.rho_d.max()))
         ax.set_ylim(0, ymax)
         ax.set_xlim(grid.lower[0], grid.upper[0])
-        ax.set_xlabel("x")
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(DENSITY_LABEL)
         ax.legend(loc="upper right", frameon=False)
 
         def draw(k):
@@ -410,12 +433,15 @@ def animate(sol, path, particles=None, fps: int = 10, max_frames: int = 100, mp4
         im = ax.imshow(_marginal2(sol, sol.u[0]).T, origin="lower", cmap="magma", vmin=0, vmax=vmax,
                        extent=(grid.lower[0], grid.upper[0], grid.lower[1], grid.upper[1]), interpolation="nearest")
         ax.contour(grid.axes[0], grid.axes[1], rho.T, levels=5, colors="w", linewidths=0.7)
+        fig.colorbar(im, ax=ax, shrink=0.85, label=DENSITY2_LABEL + (" (marginal of x, y)" if grid.ndim == 3 else ""))
         scat = None
         if p_pos is not None:
             step = max(1, p_pos.shape[1] // 2000)
-            scat = ax.scatter(p_pos[0, ::step, 0], p_pos[0, ::step, 1], s=2, color="C0", lw=0)
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+            scat = ax.scatter(p_pos[0, ::step, 0], p_pos[0, ::step, 1], s=2, color=PARTICLE_COLOR_ON_HEATMAP, lw=0,
+                              label=_particle_label(len(p_pos[0, ::step]), p_pos.shape[1]))
+            ax.legend(loc="upper right", fontsize="small", markerscale=4)
+        ax.set_xlabel(X_LABEL)
+        ax.set_ylabel(Y_LABEL)
 
         def draw(k):
             t = frames[k]
@@ -473,27 +499,38 @@ def solution(sol, particles=None, path=None, target=None):
     plt = _plt()
     p_t, p_pos = _particle_source(particles)
     if sol.grid.ndim == 1:
-        fig, axs = plt.subplots(1, 3, figsize=(15.0, 4.0), layout="constrained")
+        fig, axs = plt.subplots(1, 3, figsize=(16.0, 4.2), layout="constrained", width_ratios=[1.25, 1, 1])
         snapshots(sol, ax=axs[0])
         if p_pos is not None:
             pos = p_pos[-1][:, 0]
             nb = int(min(80, max(10, math.sqrt(len(pos)))))
+            # filled and under the curves (zorder 1 < 3), so the final u(t) stays visible on top of it
             axs[0].hist(pos, bins=np.linspace(sol.grid.lower[0], sol.grid.upper[0], nb + 1), density=True,
-                        histtype="step", color="C3", lw=1.2, label=f"{len(pos)} particles, t = {p_t[-1]:.3g}")
-            axs[0].legend(fontsize="small", frameon=False)
+                        histtype="stepfilled", color="C3", alpha=0.3, lw=0, zorder=1.5,
+                        label=f"{len(pos)} particles, t = {p_t[-1]:.3g}")
+            axs[0].legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         convergence(sol, ax=axs[1], target=target)
+        axs[1].set_xlabel(T_LABEL)
         if len(sol.t) >= 2:
             kymograph(sol, ax=axs[2])
         else:
             axs[2].set_visible(False)
     else:
         idx = snapshot_times(sol, 3)
-        fig, axs = plt.subplots(1, len(idx) + 1, figsize=(3.6 * (len(idx) + 1), 3.6), layout="constrained")
+        k_n = len(idx)
+        fig, axs = plt.subplots(1, k_n + 1, figsize=(3.6 * k_n + 5.4, 3.9), layout="constrained",
+                                width_ratios=[1] * k_n + [1.5])
         snapshots(sol, times=[sol.t[i] for i in idx], ax=axs[:-1])
         if p_pos is not None:
             step = max(1, p_pos.shape[1] // 1500)
-            axs[len(idx) - 1].scatter(p_pos[-1, ::step, 0], p_pos[-1, ::step, 1], s=1.5, color="C0", lw=0)
+            shown = len(p_pos[-1, ::step])
+            axs[k_n - 1].scatter(p_pos[-1, ::step, 0], p_pos[-1, ::step, 1], s=1.5, color=PARTICLE_COLOR_ON_HEATMAP,
+                                 lw=0, label=_particle_label(shown, p_pos.shape[1]))
+            axs[k_n - 1].legend(loc="upper right", fontsize="x-small", markerscale=4)
         convergence(sol, ax=axs[-1], target=target)
+        axs[-1].set_xlabel(T_LABEL)
+        # the convergence legend is long: below the panel rather than across its curves or outside the figure
+        axs[-1].legend(fontsize="x-small", frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)

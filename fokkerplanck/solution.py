@@ -14,13 +14,13 @@ __all__ = ["Solution", "ConvergenceError"]
 
 @dataclass
 class Solution:
-    """A computed flow, in the spirit of scipy's ``OdeResult``.
+    r"""A computed flow, in the spirit of scipy's ``OdeResult``.
 
     Attributes
     ----------
     t : ndarray, shape (n_saved,)
         Saved times (``t_eval``; by default ``[0, t_final]``).
-    u : ndarray, shape (n_saved, *grid.shape)
+    u : ndarray, shape ``(n_saved, *grid.shape)``
         Densities on the cells at the saved times; ``u[k].sum() * grid.cell_volume == 1``.
     history : dict of ndarray
         One entry per accepted step (and the initial state at index 0): ``t``, ``dt``, ``mass``,

@@ -539,7 +539,7 @@ def barenblatt(x, tau, m, mass=1.0):
     Toward the uniform target :math:`\rho_d = c = 1/|\mathrm{box}|` the chi^2 flow is
     :math:`u_t = c^{-1}\Delta(u^2)` (m = 2, :math:`\tau = t/c`) and the squared-Hellinger flow
     :math:`u_t = \sqrt{c}\,\Delta(u^{1/2})` (m = 1/2, :math:`\tau = \sqrt{c}\,t`), see
-    docs/divergences.md.
+    docs/guide/divergence_family.md.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 r"""The squared-Hellinger flow toward a uniform target is fast diffusion, u_tau = (u^{1/2})_xx.
 
 On :math:`[-L, L]` with :math:`\rho_d = c = 1/(2L)` the flow is :math:`u_t = \sqrt c\,(u^{1/2})_{xx}`,
-i.e. :math:`u_\tau = (u^{1/2})_{xx}` with :math:`\tau = \sqrt c\,t` (docs/divergences.md). Its
+i.e. :math:`u_\tau = (u^{1/2})_{xx}` with :math:`\tau = \sqrt c\,t` (docs/guide/divergence_family.md). Its
 Barenblatt profile :math:`\tau^{-2/3}(C + \xi^2/3)^{-2}`, :math:`\xi = x\tau^{-2/3}`, is positive
 everywhere with tails :math:`9\tau^2 x^{-4}`; on a box of half-width L the mass beyond the walls
 is :math:`6\tau^2/L^3` (2e-4 for L = 30, tau = 1), which bounds what the no-flux walls change.

@@ -1,15 +1,21 @@
-"""Every teaching notebook runs top to bottom (nbclient), and is committed with its outputs stripped."""
+"""Every teaching notebook runs top to bottom (nbclient), is committed with its outputs stripped, and
+is written for class: a learning goal, exercises with folded solutions, labelled axes, a figure."""
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+from _notebook_runs import NOTEBOOKS, executed_notebooks
+
+# The notebooks of the documentation issue; 05_gans belongs to the GAN work and is held to the
+# execution tests only until it is rewritten for class in the same way.
+FOR_CLASS = ["01_flow_1d", "02_superposition", "03_crandall_liggett", "04_long_time", "06_divergences"]
 
 
 def test_there_are_notebooks():
-    assert len(NOTEBOOKS) >= 4
+    assert {p.stem for p in NOTEBOOKS} >= set(FOR_CLASS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -21,37 +27,42 @@ def test_outputs_are_stripped(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs before committing"
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Run every notebook (two kernels at a time, one per core) and collect the results or errors."""
-    import asyncio
+def _markdown(nb):
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
 
-    from nbclient import NotebookClient
 
-    async def run_all():
-        slots = asyncio.Semaphore(2)
+def _code(nb):
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
 
-        async def one(path):
-            nb = nbformat.read(path, as_version=4)
-            # run in a scratch directory, so a notebook that writes files leaves nothing behind
-            workdir = tmp_path_factory.mktemp(path.stem)
-            client = NotebookClient(nb, timeout=120, kernel_name="python3",
-                                    resources={"metadata": {"path": str(workdir)}})
-            async with slots:
-                await client.async_execute()  # raises CellExecutionError naming the failing cell
-            return nb
 
-        return await asyncio.gather(*(one(p) for p in NOTEBOOKS), return_exceptions=True)
-
-    return dict(zip(NOTEBOOKS, asyncio.run(run_all())))
+@pytest.mark.parametrize("name", FOR_CLASS)
+def test_written_for_class(name):
+    nb = nbformat.read(Path(NOTEBOOKS[0]).parent / f"{name}.ipynb", as_version=4)
+    text, code = _markdown(nb), _code(nb)
+    assert nb.cells[0].cell_type == "markdown" and "**Learning goal.**" in nb.cells[0].source
+    assert "## Exercises" in text
+    exercises = re.findall(r"^\d+\. \*\*", text.split("## Exercises", 1)[1], flags=re.M)
+    solutions = re.findall(r"<details>\s*<summary>Solution", text)
+    assert 2 <= len(exercises) <= 3 and len(solutions) == len(exercises), (len(exercises), len(solutions))
+    assert "$$" in text  # the mathematics next to the code
+    # every axis a notebook labels itself names its quantity and its units (or says it has none)
+    for label in re.findall(r"set_[xy]label\((r?[\"'].+?[\"'])\)", code):
+        assert "(" in label, f"{name}: axis label {label} has no units"
+    # a slider, when there is one, comes after a static figure of the same thing and degrades gracefully
+    widget_cells = [c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source]
+    for cell in widget_cells:
+        assert "except ImportError" in cell.source and "remove-output" in cell.metadata.get("tags", [])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes(path, executed):
-    result = executed[path]
+def test_notebook_executes(path):
+    _, results, _ = executed_notebooks()
+    result = results[path]
     if isinstance(result, BaseException):
         pytest.fail(f"{path.name} failed:\n{result}")
     errors = [o for c in result.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     assert any(o.output_type == "display_data" for c in result.cells if c.cell_type == "code" for o in c.outputs)
+    # run time is not asserted: alone each notebook takes 4-11 s on 2 cores, but inside the full suite
+    # it was measured once at 188 s (01_flow_1d) with the machine busy; the per-cell timeout bounds it

@@ -2,7 +2,7 @@ r"""The chi^2 flow toward a uniform target is the porous medium equation: exact 
 
 On the box :math:`[-L, L]^d` with :math:`\rho_d = c = (2L)^{-d}` the chi^2 flow is
 :math:`u_t = c^{-1}\Delta(u^2)`, i.e. :math:`u_\tau = \Delta(u^2)` with :math:`\tau = t/c`
-(docs/divergences.md). Starting from the cell averages of the Barenblatt profile at
+(docs/guide/divergence_family.md). Starting from the cell averages of the Barenblatt profile at
 :math:`\tau_0` we compare with the exact cell averages at :math:`\tau_1`, before the support
 reaches a wall (so the no-flux boundary is not felt).
 

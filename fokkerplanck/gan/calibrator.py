@@ -161,7 +161,7 @@ class Calibrator:
         Length scale h of the features; ``"scott"`` (default) takes :func:`scott_bandwidth` of the
         data at the first fit. Scott's rule suits D itself, but the *velocity*
         :math:`\nabla D / (2(1-D))` differentiates the fit and needs a smoother one: with 2000 + 2000
-        samples of N(0,1) vs N(1,1), Scott's h = 0.22 gives max |D error| 0.05 but a velocity that
+        samples of N(0,1) vs N(1,1), Scott's h = 0.22 gives a largest error of D of 0.05 but a velocity that
         oscillates and changes sign, while h = 0.5-1 gives a smooth velocity close to the truth
         (a review measurement). For particles (``velocity="discriminator"``) pass a larger
         bandwidth explicitly (the experiments in ``benchmarks/gan.md`` use 0.4 on data of spread 2).

@@ -31,6 +31,8 @@ def test_demo(tmp_path):
     assert t[0] == 0 and np.all(np.diff(t) > 0)
     assert np.all(np.diff(jsd) < 0) and np.all(np.diff(l1) < 0)  # the flow decreases both (Prop. 30, L1 contraction)
     assert np.all(np.abs(mass - 1.0) < 1e-11)  # 13 printed digits; conservation is to round-off
+    # the demo's target and time span are chosen so that the flow visibly reaches rho_d (measured 4.0e-3)
+    assert t[-1] == 8.0 and l1[-1] < 1e-2 and l1[-1] < 0.01 * l1[0]
     names = {"demo.h5", "overview.png", "snapshots.png", "convergence.png", "kymograph.png", "flow.gif"}
     if True:  # FIXME
         names.add("particles.png")
@@ -53,4 +55,4 @@ def test_demo(tmp_path):
 def test_demo_run_file_parses():
     spec = parse_run(loads(demos.DEMO_RUN, "demo"), text=demos.DEMO_RUN, source="demo", name="demo")
     assert spec.divergence == "jsd" and spec.t_final == 8.0 and spec.particles["velocity"] == "grid"
-    assert spec.particles["sampling"] == "sobol" and spec.grid.shape == (480,)
+    assert spec.particles["sampling"] == "sobol" and spec.grid.shape == (320,)

@@ -1,0 +1,70 @@
+"""The documentation site builds with warnings as errors (``sphinx -W``), from the notebooks executed
+once for the whole test session (tests/_notebook_runs.py), and its pages hold what they promise."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _notebook_runs import NOTEBOOKS, ROOT, executed_notebooks
+
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder, results, _ = executed_notebooks()
+    failed = [p.name for p, r in results.items() if isinstance(r, BaseException)]
+    if failed:
+        pytest.fail(f"notebooks failed to execute (see test_notebooks): {failed}")
+    out = tmp_path_factory.mktemp("html")
+    env = dict(os.environ, FOKKERPLANCK_EXECUTED_NOTEBOOKS=str(folder), PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+                          "-d", str(out / ".doctrees"), str(ROOT / "docs"), str(out)],
+                         capture_output=True, text=True, env=env, timeout=900)
+    assert res.returncode == 0, f"sphinx -W failed:\n{res.stderr[-6000:]}"
+    return out
+
+
+@pytest.mark.slow
+def test_site_builds_with_warnings_as_errors(site):
+    assert (site / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_every_notebook_is_a_page_with_its_figures(site):
+    for path in NOTEBOOKS:
+        page = site / "notebooks" / f"{path.stem}.html"
+        assert page.exists(), page
+        html = page.read_text(encoding="utf-8")
+        assert "<img" in html, f"{path.stem}: no figure rendered"
+        assert "<details>" in html or path.stem == "05_gans", f"{path.stem}: no folded solutions"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["grid", "densities", "divergences", "operators", "resolvent", "solver",
+                                    "solution", "problem", "diagnostics", "trackers", "theory", "compare", "plot",
+                                    "particles.driver", "particles.ensemble", "particles.velocities",
+                                    "particles.integrators", "particles.kde", "particles.sampling",
+                                    "gan.features", "gan.calibrator", "gan.generators", "gan.navigators",
+                                    "io.results", "io.checkpoint", "io.runfile", "io.toml", "io.atomic",
+                                    "cli.demos", "sweep", "fipy_reference"])
+def test_api_page_documents_the_public_names(site, module):
+    import importlib
+
+    mod = importlib.import_module(f"fokkerplanck.{module}")
+    html = (site / "api" / f"{module}.html").read_text(encoding="utf-8")
+    # classes and functions (constants are documented only where their module gives them a ``#:`` comment)
+    names = [n for n in mod.__all__ if callable(getattr(mod, n)) and getattr(getattr(mod, n), "__module__", "") == mod.__name__]
+    assert names, f"fokkerplanck.{module} exports no classes or functions of its own"
+    missing = [name for name in names if f'id="fokkerplanck.{module}.{name}"' not in html]
+    assert missing == [], f"fokkerplanck.{module}: {missing} not documented"
+
+
+@pytest.mark.slow
+def test_pages_stand_alone(site):
+    # the guide, the mathematics and the benchmark pages are there and math is rendered by MathJax
+    for page in ["getting_started", "mathematics", "citing", "guide/solving", "benchmarks/index", "api/index"]:
+        assert (site / f"{page}.html").exists(), page
+    assert "mathjax" in (site / "mathematics.html").read_text(encoding="utf-8").lower()
