@@ -77,14 +77,26 @@ def _nearest(sol_t, t):
 
 
 def snapshot_times(sol, n: int = 6) -> np.ndarray:
-    """Indices into ``sol.t`` of about ``n`` frames, geometrically spaced in time (early motion is fast)."""
+    """Indices into ``sol.t`` of about ``n`` frames that show the motion.
+
+    The first ``n - 1`` frames are where the L1 distance to rho_d has fallen by equal factors from
+    its start down to 1% of it (after that the curves are indistinguishable), the last frame is the
+    final time; without an L1 history, times geometrically spaced (early motion is fast).
+    """
     t = np.asarray(sol.t)
     if len(t) <= n:
         return np.arange(len(t))
     t_end = t[-1]
-    wanted = np.concatenate([[t[0]], np.geomspace(max(t_end / 2 ** (n - 2), 1e-300), t_end, n - 1)])
-    idx = np.unique([_nearest(t, w) for w in wanted])
-    return idx
+    h = getattr(sol, "history", None) or {}
+    ht, l1 = np.asarray(h.get("t", [])), np.asarray(h.get("l1", []))
+    if l1.size > 1 and l1[0] > 0 and np.all(np.isfinite(l1)) and l1.min() < l1[0]:
+        low = max(float(l1.min()), 1e-2 * float(l1[0]))
+        levels = np.geomspace(float(l1[0]), low, n - 1)
+        running_min = np.minimum.accumulate(l1)
+        wanted = [float(ht[np.argmax(running_min <= lev * (1 + 1e-12))]) for lev in levels] + [t_end]
+    else:
+        wanted = np.concatenate([[t[0]], np.geomspace(max(t_end / 2 ** (n - 2), 1e-300), t_end, n - 1)])
+    return np.unique([_nearest(t, w) for w in wanted])
 
 
 def _marginal2(sol, values):
@@ -233,19 +245,20 @@ def convergence(sol, ax=None, target=None, rate="auto", window="auto"):
             i0 = int(np.argmin(np.abs(t - t0)))
             for y, factor, color in ((l1, 1.0, "C0"), (jsd, 2.0, "C1")):
                 if y[i0] > 0:
-                    ax.semilogy(tt, y[i0] * np.exp(-factor * shown * (tt - t[i0])), color=color, ls=":", lw=1.5)
+                    ax.semilogy(tt, y[i0] * np.exp(-factor * shown * (tt - t[i0])), color="k", ls=":", lw=2.0,
+                                zorder=4)
             ax.axvspan(t0, t1, color="0.9", zorder=0)
-            ax.plot([], [], color="0.3", ls=":", label=f"predicted L1 rate ({what}) {shown:.4g}, JSD twice; "
-                    f"drawn on the asymptotic window [{t0:.3g}, {t1:.3g}]")
-            ax.plot([], [], color="none", label=f"fitted L1 rate there: {fitted[0]:.4g} +- {fitted[1]:.2g}")
+            ax.plot([], [], color="k", ls=":", lw=2.0, label=f"predicted L1 rate {shown:.4g} ({what}), JSD twice;\n"
+                    f"drawn on the asymptotic window [{t0:.3g}, {t1:.3g}] (shaded)")
+            ax.plot([], [], color="none", label=f"fitted L1 rate on the window: {fitted[0]:.4g} +- {fitted[1]:.2g}")
         else:
-            ax.plot([], [], color="none", label=f"predicted L1 rate {shown:.4g} not drawn: asymptotic regime "
-                    f"not reached ({reason})")
+            ax.plot([], [], color="none", label=f"predicted L1 rate {shown:.4g} not drawn: asymptotic\n"
+                    f"regime not reached ({reason})")
     ax.set_xlabel("t")
     ax.set_ylabel("distance to $\\rho_d$")
     ax.set_xlim(t[0], t[-1] if t[-1] > t[0] else t[0] + 1)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small", frameon=False)
+    ax.legend(fontsize="x-small", frameon=True, framealpha=0.9, loc="upper right")
     ax.set_title("convergence")
     return fig
 

@@ -26,6 +26,7 @@ from ..densities import SampleKDE
 from ..io.runfile import RunFileError, RunSpec, parse_run, read_run_file
 from ..io.toml import TomlError
 from .demos import DEMO_RUN, demo
+from ._signals import Terminated
 from .runner import Interrupted, run
 
 __all__ = ["main", "read_run_file", "parse_run", "RunSpec", "RunFileError", "Interrupted", "SampleKDE", "run", "demo",
@@ -146,10 +147,6 @@ def _verify(args):
     report = verify(args.runfile, levels=args.levels, out=args.out, scheduler=args.scheduler,
                     n_workers=args.workers, processes=not args.threads, recompute=args.recompute, stream=sys.stdout)
     return EXIT_OK if report.passed else EXIT_FAILED
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (the run stops, its last checkpoint is kept, exit code 130)."""
 
 
 def _on_sigterm(signum, frame):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._signals import StopOnSignal, deferred_signals
 from .._timeline import milestones
 from ..io.runfile import RunSpec
 from .report import table, table_times, write_figures
@@ -116,8 +117,10 @@ def _run(spec, out_dir, resume, quiet, figures, out, err, force):
     kw = {k: v for k, v in spec.solve_options.items() if k != "t_eval"}
     t0 = time.perf_counter()
     try:
-        sol = fp.solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt, divergence=spec.divergence,
-                       t_eval=t_eval, trackers=[bar, ckpt], resume=state, force=force, **kw)
+        with deferred_signals():
+            sol = fp.solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt,
+                           divergence=spec.divergence, t_eval=t_eval, trackers=[bar, ckpt, StopOnSignal(ckpt)],
+                           resume=state, force=force, **kw)
     except KeyboardInterrupt:
         bar.finish(None)
         if ckpt_path.exists():

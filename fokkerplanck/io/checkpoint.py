@@ -280,10 +280,14 @@ class Checkpoint(Tracker):
         if self.every_steps is not None and state.counters["n_steps"] % self.every_steps == 0:
             due = True
         if due:
-            save_state(self.path, state, fingerprint=self.fingerprint)
-            self.n_written += 1
-            self.last_t = state.t
-            self._last_time = time.monotonic()
+            self.write(state)
+
+    def write(self, state):
+        """Write ``state`` now (also used to checkpoint a run that is asked to stop)."""
+        save_state(self.path, state, fingerprint=self.fingerprint)
+        self.n_written += 1
+        self.last_t = state.t
+        self._last_time = time.monotonic()
 
 
 def fingerprint_of(*parts) -> str:

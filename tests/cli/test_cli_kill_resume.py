@@ -25,7 +25,10 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PY
            OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 
 # (signal, seconds to wait after the first checkpoint appears): several moments per dimension
-KILLS = [(signal.SIGKILL, 0.0), (signal.SIGINT, 0.25), (signal.SIGTERM, 0.6)]
+# (a handler that raised at an arbitrary moment once let a run swallow SIGTERM inside a weakref
+# callback and finish with exit 0, or turn it into a SystemError inside a compiled kernel's
+# dispatch: signals are now deferred to the end of the step, see fokkerplanck.cli._signals)
+KILLS = [(signal.SIGKILL, 0.0), (signal.SIGTERM, 0.1), (signal.SIGINT, 0.25), (signal.SIGTERM, 0.6)]
 
 
 def _start(runfile, out):
@@ -63,7 +66,7 @@ def test_killed_runs_resume_bit_identically(references, tmp_path, capsys, dim):
     name = runfile.stem
     resumed_from = []
     for sig, delay in KILLS:
-        out = tmp_path / f"{sig.name}"
+        out = tmp_path / f"{sig.name}-{delay}"
         ckpt = out / f"{name}.checkpoint.h5"
         code, err = _kill_at(_start(runfile, out), ckpt, sig, delay)
         assert not (out / f"{name}.h5").exists(), "the run finished before the signal; the test proves nothing"

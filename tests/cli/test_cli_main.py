@@ -98,9 +98,8 @@ def test_samples_kinds_and_solver_errors(tmp_path, capsys):
 
 
 def test_resume_gives_identical_results(tmp_path, monkeypatch, capsys):
-    text = GOOD
-    if True:  # FIXME
-        text += "\n[particles]\nn = 300\nvelocity = \"grid\"\ndt = 0.05\nseed = 3\nn_snapshots = 5\n"
+    text = GOOD + (
+        "\n[particles]\nn = 300\nvelocity = \"grid\"\ndt = 0.05\nseed = 3\nn_snapshots = 5\n")
     path = _write(tmp_path, text)
     assert cli.main(["run", str(path), "--out", str(tmp_path / "full"), "-q"]) == 0
 
@@ -124,8 +123,7 @@ def test_resume_gives_identical_results(tmp_path, monkeypatch, capsys):
     assert "resuming from the checkpoint at t = 0.4" in capsys.readouterr().err
     a, b = load_run(tmp_path / "full" / "run.h5"), load_run(out / "run.h5")
     assert solutions_equal(a.solution, b.solution)
-    if True:  # FIXME
-        assert np.array_equal(a.particles.positions, b.particles.positions)
+    assert np.array_equal(a.particles.positions, b.particles.positions)
     assert not (out / "run.checkpoint.h5").exists()
     # a checkpoint from another run file is refused rather than silently mixed in
     (tmp_path / "other").mkdir()
