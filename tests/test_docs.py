@@ -43,13 +43,14 @@ def test_every_notebook_is_a_page_with_its_figures(site):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["grid", "densities", "divergences", "operators", "resolvent", "solver",
+@pytest.mark.parametrize("module", ["grid", "densities", "divergences", "operators", "resolvent", "multigrid", "solver",
                                     "solution", "problem", "diagnostics", "trackers", "theory", "compare", "plot",
                                     "particles.driver", "particles.ensemble", "particles.velocities",
                                     "particles.integrators", "particles.kde", "particles.sampling",
                                     "gan.features", "gan.calibrator", "gan.generators", "gan.navigators",
-                                    "io.results", "io.checkpoint", "io.runfile", "io.toml", "io.atomic",
-                                    "cli.demos", "sweep", "fipy_reference"])
+                                    "gan.neural", "io.results", "io.checkpoint", "io.runfile", "io.toml",
+                                    "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep",
+                                    "fipy_reference"])
 def test_api_page_documents_the_public_names(site, module):
     import importlib
 

@@ -9,9 +9,8 @@ import pytest
 
 from _notebook_runs import NOTEBOOKS, executed_notebooks
 
-# The notebooks of the documentation issue; 05_gans belongs to the GAN work and is held to the
-# execution tests only until it is rewritten for class in the same way.
-FOR_CLASS = ["01_flow_1d", "02_superposition", "03_crandall_liggett", "04_long_time", "06_divergences"]
+# every teaching notebook is written for class
+FOR_CLASS = ["01_flow_1d", "02_superposition", "03_crandall_liggett", "04_long_time", "05_gans", "06_divergences"]
 
 
 def test_there_are_notebooks():
