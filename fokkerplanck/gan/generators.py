@@ -44,6 +44,18 @@ __all__ = ["RandomFeatureGenerator", "fit_generator", "match", "generator_loss"]
 _FIT_METHODS = ("lstsq", "gradient")
 
 
+def gaussian_factor(mean, cov, latent_dim=None):
+    """``(mean, L, n, d)`` with ``L L^T = cov`` (Cholesky) and the latent dimension ``n >= d``
+    (default d): what a generator needs to start as exactly :math:`N(\text{mean}, \text{cov})`."""
+    mean = np.atleast_1d(np.asarray(mean, dtype=float))
+    d = mean.size
+    cov = np.asarray(cov, dtype=float).reshape(d, d)
+    n = d if latent_dim is None else _v.positive_int("latent_dim", latent_dim)
+    if n < d:
+        raise ValueError(f"latent_dim = {n} < d = {d}: a Gaussian of full rank needs latent_dim >= d.")
+    return mean, np.linalg.cholesky(cov), n, d
+
+
 class RandomFeatureGenerator:
     r"""A generator linear in its parameters: :math:`G_\theta(z) = \theta^\top\psi(z)`.
 
@@ -94,13 +106,7 @@ class RandomFeatureGenerator:
         :math:`G(z) = \text{mean} + L z` with :math:`LL^\top = \text{cov}` (feature weights zero).
 
         ``latent_dim`` defaults to d (it must be at least d)."""
-        mean = np.atleast_1d(np.asarray(mean, dtype=float))
-        d = mean.size
-        cov = np.asarray(cov, dtype=float).reshape(d, d)
-        n = d if latent_dim is None else _v.positive_int("latent_dim", latent_dim)
-        if n < d:
-            raise ValueError(f"latent_dim = {n} < d = {d}: a Gaussian of full rank needs latent_dim >= d.")
-        chol = np.linalg.cholesky(cov)
+        mean, chol, n, d = gaussian_factor(mean, cov, latent_dim)
         gen = cls(n, d, **options)
         theta = np.zeros((gen.n_params, d))
         theta[0] = mean

@@ -50,6 +50,7 @@ jax.config.update("jax_enable_x64", True)
 jnp = jax.numpy
 
 from .calibrator import CalibratedVelocity, _feature_seed  # noqa: E402
+from .generators import gaussian_factor  # noqa: E402
 
 __all__ = ["NeuralCalibrator", "MLPGenerator", "AlternatingGAN", "neural_discriminator_velocity",
            "mse_gradient", "gan_generator_gradient"]
@@ -384,15 +385,10 @@ class MLPGenerator:
         r"""A generator whose output is exactly :math:`N(\text{mean}, \text{cov})` at the start:
         :math:`b` = mean, :math:`A^\top A` = cov (Cholesky), MLP output layer zero (its hidden layers
         are random, so the gradient reaches them after the first step)."""
-        mean = np.atleast_1d(np.asarray(mean, dtype=float))
-        d = mean.size
-        cov = np.asarray(cov, dtype=float).reshape(d, d)
-        n = d if latent_dim is None else _v.positive_int("latent_dim", latent_dim)
-        if n < d:
-            raise ValueError(f"latent_dim = {n} < d = {d}: a Gaussian of full rank needs latent_dim >= d.")
+        mean, chol, n, d = gaussian_factor(mean, cov, latent_dim)
         gen = cls(n, d, **options)
         a = np.zeros((n, d))
-        a[:d] = np.linalg.cholesky(cov).T
+        a[:d] = chol.T
         mlp = list(gen.theta["mlp"])
         w, b = mlp[-1]
         mlp[-1] = (jnp.zeros_like(w), jnp.zeros_like(b))
