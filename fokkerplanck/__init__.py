@@ -11,7 +11,7 @@ with implicit (Crandall-Liggett) time steps.
 >>> sol = fp.solve(target, initial, grid, t_final=5.0, dt=1e-2)
 """
 
-from .densities import Density, Gaussian, GaussianMixture
+from .densities import Barenblatt, Density, Gaussian, GaussianMixture, Uniform
 from .divergences import Divergence, available_divergences, get_divergence, jsd
 from .grid import Grid
 from .problem import Problem, setup
@@ -35,7 +35,7 @@ def save(path, solution, **kwargs):
 
     return _save(path, solution, **kwargs)
 
-__all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Divergence", "available_divergences",
+__all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Uniform", "Barenblatt", "Divergence", "available_divergences",
            "get_divergence", "jsd", "Problem", "setup", "Solution", "ConvergenceError", "solve",
            "Tracker", "CallbackTracker", "load", "save", "__version__"]
 

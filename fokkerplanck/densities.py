@@ -15,7 +15,7 @@ from scipy.special import logsumexp
 
 from . import _validation as _v
 
-__all__ = ["Density", "Gaussian", "GaussianMixture", "SampleKDE"]
+__all__ = ["Density", "Gaussian", "GaussianMixture", "SampleKDE", "Uniform", "Barenblatt"]
 
 
 def _as_points(points, d: int) -> np.ndarray:
@@ -182,6 +182,49 @@ class GaussianMixture(Density):
     def __repr__(self):
         return (f"GaussianMixture(weights={self.weights.tolist()}, means={self.means.tolist()}, "
                 f"covs={self.covs.tolist()})")
+
+
+class Uniform:
+    """The uniform density ``1 / |box|`` on the box ``[lower, upper]`` (a callable ``f(points) -> (n,)``,
+    constant everywhere; the solver restricts it to its grid's box and normalises it there). The
+    chi^2 flow toward it is the porous medium equation (run files: ``kind = "uniform"``)."""
+
+    def __init__(self, lower, upper):
+        self.lower, self.upper = np.atleast_1d(np.asarray(lower, float)), np.atleast_1d(np.asarray(upper, float))
+        if self.lower.shape != self.upper.shape or not np.all(self.upper > self.lower):
+            raise ValueError(f"Uniform needs lower < upper in every coordinate, got {self.lower} and {self.upper}.")
+        self.ndim = self.lower.size
+        self.value = 1.0 / float(np.prod(self.upper - self.lower))
+
+    def __call__(self, points):
+        points = np.asarray(points, float)
+        return np.full(points.shape[0], self.value)
+
+    def __repr__(self):
+        return f"Uniform(lower={self.lower.tolist()}, upper={self.upper.tolist()})"
+
+
+class Barenblatt:
+    """The Barenblatt profile of :math:`u_\\tau = \\Delta(u^m)` at ``tau``
+    centred at ``center``, of mass 1 on R^d (:func:`fokkerplanck.theory.barenblatt`); a callable. The exact solution
+    of the porous medium (m > 1) and fast diffusion (m < 1) equations (run files: ``kind = "barenblatt"``)."""
+
+    def __init__(self, m, tau, center):
+        self.m, self.tau = float(m), float(tau)
+        self.center = np.asarray(center, float)
+        self.ndim = self.center.size
+
+    def at(self, points, tau):
+        """The profile at another similarity time ``tau`` (same ``m`` and centre)."""
+        from .theory import barenblatt
+
+        return barenblatt(np.asarray(points, float) - self.center, tau, self.m)
+
+    def __call__(self, points):
+        return self.at(points, self.tau)
+
+    def __repr__(self):
+        return f"Barenblatt(m={self.m}, tau={self.tau}, center={self.center.tolist()})"
 
 
 class SampleKDE(Density):

@@ -15,36 +15,16 @@ import numpy as np
 
 import fokkerplanck as fp
 from fokkerplanck import theory
+from fokkerplanck.verify.exact import coarsen, richardson as extrapolate
+from fokkerplanck.verify.rates import measure_rate
 
 
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
 
-def _richardson(u_by_dt: dict) -> np.ndarray:
-    """Eliminate the O(h) and O(h^2) terms of backward Euler from runs with h, h/2, h/4
-    (or only O(h) from two runs): (8 u_{h/4} - 6 u_{h/2} + u_h) / 3, resp. 2 u_{h/2} - u_h."""
-    hs = sorted(u_by_dt, reverse=True)
-    u = [u_by_dt[h] for h in hs]
-    if len(u) == 1:
-        return u[0]
-    if len(u) == 2:
-        return 2 * u[1] - u[0]
-    if len(u) == 3:
-        return (8 * u[2] - 6 * u[1] + u[0]) / 3
-    raise ValueError("richardson: 1 to 3 step sizes")
-
-
-def _coarsen(u: np.ndarray, factor: int) -> np.ndarray:
-    """Average blocks of ``factor**d`` fine cells into one coarse cell."""
-    shape = []
-    for s in u.shape:
-        shape += [s // factor, factor]
-    out = u.reshape(shape)
-    for a in range(u.ndim):
-        out = out.mean(axis=a + 1)
-    return out
-
+# Richardson extrapolation in the step, block averages and the rate fit: the package's
+# (fokkerplanck.verify uses the same), imported above, not copies.
 
 def _isotropic(d, variance, shift=0.0):
     return fp.Gaussian([shift] * d, np.eye(d) * variance)
@@ -86,7 +66,7 @@ def spatial_order(divergence: str, dim: int, n: int, t_final: float = 0.5, dt: f
 
     t0 = time.perf_counter()
     grid, us, steps, solver = run(n)
-    u = _richardson(us)
+    u = extrapolate(us)
     u_plain = us[dts[-1]]
     if divergence == "kl":
         m_t = initial_shift * math.exp(-t_final / variance)
@@ -95,7 +75,7 @@ def spatial_order(divergence: str, dim: int, n: int, t_final: float = 0.5, dt: f
         reference = "exact"
     else:
         _, fine, fine_steps, _ = run(refine * n)
-        exact = _coarsen(_richardson(fine), refine)
+        exact = coarsen(extrapolate(fine), refine)
         steps += fine_steps
         reference = f"grid {refine * n}^{d}"
     vol = grid.cell_volume
@@ -225,16 +205,10 @@ def long_time(case: str, param: float, divergence: str = "jsd", hr: float = 0.05
            "rate_energy_pred_discrete": pred["energy_discrete"],
            "rate_l1_pred2_discrete": theory.discrete_rate(theory.predicted_rate(float(lams[1]), divergence), dt)}
     for name, key, hi, lo in [("l1", "l1", upper_l1, 1e-9), ("energy", "energy", upper_e, 1e-15)]:
-        try:
-            win = theory.decay_window(h["t"], h[key], upper=hi, lower=lo)
-            rate, err = theory.fit_rate(h["t"], h[key], window=win)
-        except ValueError:
-            win, rate, err = (math.nan, math.nan), math.nan, math.nan
-        try:  # the second half of the window alone: a remaining transient would show here
-            rate2, _ = theory.fit_rate(h["t"], h[key], window=(0.5 * (win[0] + win[1]), win[1]))
-        except ValueError:
-            rate2 = math.nan
-        row.update({f"rate_{name}": rate, f"rate_{name}_err": err, f"rate_{name}_late": rate2,
+        # the fit of fokkerplanck verify; the second half of the window alone shows a remaining transient
+        m = measure_rate(h["t"], h[key], upper=hi, lower=lo)
+        win = m["window"]
+        row.update({f"rate_{name}": m["measured"], f"rate_{name}_err": m["stderr"], f"rate_{name}_late": m["halves"][1],
                     f"window_{name}_t0": win[0], f"window_{name}_t1": win[1]})
     lem = theory.lemma24(sol)
     row.update(beta=lem["beta"], grad_integral=lem["measured"], bound_energy=lem["energy_bound"],
@@ -288,11 +262,8 @@ def tails(initial: str, scale: float, half_width: float, divergence: str = "jsd"
     row["curve_t"] = tc.tolist()
     row["curve_l1"] = np.exp(np.interp(tc, h["t"], np.log(np.maximum(h["l1"], 1e-300)))).tolist()
     # the late decay: a rate fitted on the last decade before round-off, vs Phi'(1) lambda_1
-    try:
-        win = theory.decay_window(h["t"], h["l1"], upper=1e-4, lower=1e-9)
-        rate, err = theory.fit_rate(h["t"], h["l1"], window=win)
-    except ValueError:
-        rate, err = math.nan, math.nan
+    m = measure_rate(h["t"], h["l1"], upper=1e-4, lower=1e-9)
+    rate, err = m["measured"], m["stderr"]
     lem = theory.lemma24(sol)
     row.update(rate_l1=rate, rate_l1_err=err,
                rate_l1_pred=theory.discrete_rate(theory.predicted_rate(lam1, divergence), dt),

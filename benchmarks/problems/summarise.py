@@ -26,12 +26,13 @@ def main():
         inv = "all pass" if all(i["passed"] for i in r["invariants"].values()) else "FAIL: " + ", ".join(
             k for k, i in r["invariants"].items() if not i["passed"])
         rate_txt = (f"{g(rate['measured'], 5)} / {g(rate['predicted'], 5)}" if rate["reached"]
-                    else f"not reached ({g(rate['predicted'], 4)} predicted)")
+                    else f"not reached ({', '.join(rate.get('reason_codes') or []) or 'no cause seen'}; "
+                         f"{g(rate['predicted'], 4)} predicted)")
         rows.append(f"| {r['name']} ({r['divergence']}, {'x'.join(map(str, r['grid']))}, dt {r['dt']}, "
                     f"{r['levels']} levels) | {g(o['space']['value'])} +- {g(o['space']['stderr'], 2)} "
                     f"| {g(o['time']['value'])} +- {g(o['time']['stderr'], 2)} "
                     f"| {inv} ({g(r['invariants']['mass']['worst'], 2)}) | {rate_txt} "
-                    f"| {g(lem['measured'])} / {g(lem['energy_bound'])} | {g(sup['ratio'])} "
+                    f"| {g(lem['measured'])} / {'n/a (c = 0)' if lem.get('note') else g(lem['energy_bound'])} | {g(sup['ratio'])} "
                     f"| {'pass' if r['passed'] else 'FAIL'} |")
     rows.append("")
     rows.append(f"Measured {datetime.date.today().isoformat()}, {os.cpu_count()}-core {platform.machine()}, "

@@ -13,14 +13,20 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
     means = [-2.0, 1.5]         # (K, d) lists; flat lists are fine in 1-D
     covs = [0.36, 0.25]         # (K, d, d); in 1-D a list of variances
 
-    [initial]                   # rho_0, the same kinds
+    [initial]                   # rho_0, the same kinds, or kind = "barenblatt" (below)
     kind = "samples"
     file = "data/initial.csv"   # .csv or .npy, (n, d), relative to the run file
     bandwidth = "scott"         # Gaussian KDE: "scott", "silverman" or scipy's bw factor
     background = 0.0            # weight of a wide Gaussian added (target: keeps rho_d > 0)
 
+    # [target] kind = "uniform" (no other keys): rho_d = 1/|box| on the grid's box.
+    # [initial] kind = "barenblatt": the Barenblatt profile of u_tau = Laplacian(u^m) at tau
+    #   (fokkerplanck.theory.barenblatt), m = 2 (chi^2) or 0.5 (Hellinger), tau > 0,
+    #   center = [0.0] (default: the origin). With a uniform target and divergence = "chi2"
+    #   (m = 2) or "hellinger" (m = 0.5) it is an exact solution (fokkerplanck verify uses it).
+
     [flow]
-    divergence = "jsd"          # or "kl"
+    divergence = "jsd"          # or "kl", "chi2", "hellinger"
     t_final = 4.0
     dt = 0.01                   # or "adaptive" (then rtol = 1e-4, dt_max = ...,
                                 #   error_relative_to = "mass" or "distance": the tolerance is
@@ -57,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from .._timeline import lattice_times, off_lattice
-from ..densities import Density, Gaussian, GaussianMixture, SampleKDE
+from ..densities import Density, Gaussian, GaussianMixture, SampleKDE, Barenblatt, Uniform
 from . import toml as _toml
 from .toml import Table, TomlError, numeric_array
 
@@ -116,10 +122,12 @@ def _table(data, name, source, allowed) -> Table:
     return Table(data, name, source, allowed, RunFileError, "run file")
 
 
-def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list | None = None):
-    kind = table.string("kind", choices=("gaussian", "mixture", "samples"))
+def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list | None = None, grid=None):
+    kinds = ("gaussian", "mixture", "samples") + (("uniform",) if role == "target" else ("barenblatt",))
+    kind = table.string("kind", choices=kinds)
     allowed = {"gaussian": {"kind", "mean", "cov"}, "mixture": {"kind", "weights", "means", "covs"},
-               "samples": {"kind", "file", "bandwidth", "background"}}[kind]
+               "samples": {"kind", "file", "bandwidth", "background"}, "uniform": {"kind"},
+               "barenblatt": {"kind", "m", "tau", "center"}}[kind]
     extra = sorted(set(table.data) - allowed)
     if extra:
         raise table.error(extra[0], f"not a key of kind = {kind!r}; expected {', '.join(sorted(allowed))}")
@@ -151,6 +159,16 @@ def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list |
                 covs = table.array("covs", (k, d, d), "[[[0.5]], [[0.5]]]" if d == 1 else
                                    "[[[0.5, 0.0], [0.0, 0.5]], [[0.5, 0.0], [0.0, 0.5]]]")
             return GaussianMixture(weights, means, covs)
+        if kind == "uniform":
+            return Uniform(grid.lower, grid.upper)
+        if kind == "barenblatt":
+            m = table.number("m", positive=True)
+            if m == 1 or not m > max(0.0, (d - 2) / d):
+                raise table.error("m", f"expected an exponent m > {max(0.0, (d - 2) / d):g}, m != 1 (2 for chi^2, "
+                                       f"0.5 for Hellinger), got {m!r}")
+            tau = table.number("tau", positive=True)
+            center = table.array("center", (d,), ex_mean) if table.has("center") else np.zeros(d)
+            return Barenblatt(m, tau, center)
         # samples
         from .results import read_samples
 
@@ -235,10 +253,11 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
     data_files: list = []
     target = _density(_table(data["target"], "target", source, {"kind", "mean", "cov", "weights", "means",
                                                                  "covs", "file", "bandwidth", "background"}),
-                      d, "target", base_dir, data_files)
+                      d, "target", base_dir, data_files, grid)
     initial = _density(_table(data["initial"], "initial", source, {"kind", "mean", "cov", "weights", "means",
-                                                                    "covs", "file", "bandwidth", "background"}),
-                       d, "initial", base_dir, data_files)
+                                                                    "covs", "file", "bandwidth", "background",
+                                                                    "m", "tau", "center"}),
+                       d, "initial", base_dir, data_files, grid)
 
     fl = _table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
                                                 "n_saves", "error_relative_to", "linear_solver"})

@@ -55,9 +55,11 @@ def summary_rows(r) -> list:
         rows.append(("long-time L1 rate", f"{_g(rate['measured'], 5)} +- {_g(rate['stderr'], 2)}",
                      f"{_g(rate['predicted'], 5)} (+- {_g(rate['tolerance'], 2)})", rate["passed"]))
     else:
-        rows.append(("long-time L1 rate", "not reached", f"{_g(rate['predicted'], 5)}", rate["passed"]))
-    rows.append(("Lemma 24 integral", _g(lem["measured"]), f"<= {_g(lem['energy_bound'])} <= {_g(lem['paper_bound'])}",
-                 lem["passed"]))
+        why = ", ".join(c.replace("_", " ") for c in rate.get("reason_codes") or []) or "no cause seen"
+        rows.append(("long-time L1 rate", f"not reached ({why})", f"{_g(rate['predicted'], 5)}", rate["passed"]))
+    rows.append(("Lemma 24 integral", _g(lem["measured"]),
+                 "not applicable (c = 0)" if lem.get("note") else
+                 f"<= {_g(lem['energy_bound'])} <= {_g(lem['paper_bound'])}", lem["passed"]))
     rows.append((f"superposition {sup['method']} W1 / floor", _g(sup["ratio"]), "<= 3", sup["passed"]))
     return rows
 
@@ -70,8 +72,12 @@ def table(r, stream):
     for a, b, c, ok in rows:
         print(f"  {a:<{w}}  {b:<22} {c:<28} {'pass' if ok else 'FAIL'}", file=stream)
     rate = r["rate"]
+    if r.get("exact_solution"):
+        print(f"  exact solution: {r['exact_solution']}", file=stream)
     if not rate["reached"]:
         print(f"  long-time regime not reached: {rate['reason']}", file=stream)
+    elif rate.get("reason"):
+        print(f"  long-time rate: {rate['reason']}", file=stream)
     print(f"{'PASSED' if r['passed'] else 'FAILED'}: report in {Path(r['out']) / 'report.html'}", file=stream)
 
 
@@ -155,7 +161,13 @@ def write(r, out, spec, long):
                        f" (order {_g(x['exact_order'])} +- {_g(x['exact_stderr'], 2)})")
         ladder += "</p>"
     rate = r["rate"]
-    note = "" if rate["reached"] else f"<p><b>Asymptotic regime not reached:</b> {esc(rate['reason'])}</p>"
+    note = "" if not rate.get("reason") else (
+        f"<p><b>{'Asymptotic regime not reached' if not rate['reached'] else 'Rate'}:</b> {esc(rate['reason'])}</p>"
+        + ("<ul>" + "".join(f"<li><b>{esc(c.replace('_', ' '))}</b>: {esc(t)}</li>"
+                            for c, t in zip(rate.get("reason_codes") or [], rate.get("reasons") or [])) + "</ul>"
+           if rate.get("reasons") else ""))
+    if r.get("exact_solution"):
+        ladder = f"<p>Exact solution: {esc(r['exact_solution'])}.</p>" + ladder
     text = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>fokkerplanck verify: {esc(r['name'])}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} td,th{{padding:2px 10px}}
