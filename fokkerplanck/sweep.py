@@ -35,6 +35,22 @@ parameter, then the study's result columns, one row per returned dict.
 With ``--scheduler`` the results are written by this (client) process, so the workers need no
 shared file system; a study given as a file is uploaded to the workers.
 
+When the cluster fails rather than a case (:class:`SweepAborted`; the command line prints one
+line and exits 1, or 2 if no case could be started; the finished cases' files stay and a rerun
+skips them):
+
+- a scheduler that cannot be reached, or whose connection is lost during the sweep, raises
+  :class:`SchedulerLostError`;
+- no worker for ``worker_timeout`` seconds (``--worker-timeout``, default 60), at the start or
+  because every worker is gone during the sweep, raises :class:`NoWorkersError`;
+- a case whose worker dies is retried by Dask on another worker. Dask counts a worker's death
+  against every case on it, running or only queued, and gives up (``KilledWorker``) after
+  ``distributed.scheduler.allowed-failures`` (3) deaths, so the cases it gives up on are run once
+  more, one at a time: a case that was only queued beside the culprit is computed, and only a
+  case that kills every worker it runs on is failed, with the reason ``KilledWorker``. With the
+  default LocalCluster of threads (``processes=False``) a study that ends its process
+  (``os._exit``, a segfault) ends the sweep with it: use ``--processes`` or a scheduler.
+
 The spec is read by the package's one TOML reader (:mod:`fokkerplanck.io.toml`): errors name the
 file and the key. Reading TOML needs Python >= 3.11 (:mod:`tomllib`) or the ``tomli`` package; on
 Python 3.10 without it, pass the spec as a dict to :func:`run_sweep`.
@@ -508,9 +524,10 @@ class _Execution:
                 return
             waited = time.monotonic() - t0
             if self.worker_timeout is not None and waited >= self.worker_timeout:
-                raise NoWorkersError(f"no Dask worker available at {self.address} for "
-                                     f"{_seconds_text(self.worker_timeout)} {what}; start workers "
-                                     f"(dask worker {self.address}) or raise --worker-timeout")
+                hint = f"start workers (dask worker {self.address}) or " if "://" in self.address \
+                    and not self.address.startswith("inproc") else ""
+                raise NoWorkersError(f"no Dask worker at {self.address} {what} within "
+                                     f"{_seconds_text(self.worker_timeout)}; {hint}raise --worker-timeout")
             if self.bar is not None and not told and waited > 1.0:
                 told = True
                 limit = "" if self.worker_timeout is None else f" (up to {_seconds_text(self.worker_timeout)})"
@@ -750,10 +767,14 @@ def _execute_todo(spec, todo, client, scheduler, n_workers, processes, progress,
 
                 bar = tqdm(total=len(todo), desc=spec.name, unit="case", file=sys.stderr)
             ex = _Execution(client, spec, address, cases_dir, failed_dir, records, failures, worker_timeout, bar)
-            ex.wait_for_workers("to start the sweep")
+            ex.wait_for_workers("to run the sweep")
             target = spec.study.rsplit(":", 1)[0]
             if scheduler is not None and target.endswith(".py"):
-                client.upload_file(target)
+                try:
+                    client.upload_file(target)
+                except Exception:  # noqa: BLE001
+                    ex._check_scheduler()
+                    raise
             killed = ex.run(todo)
             # Dask gave up on these: every worker they were on died, but a case only queued on a
             # worker that another case killed counts too. Run each again alone to know.
@@ -767,7 +788,7 @@ def _execute_todo(spec, todo, client, scheduler, n_workers, processes, progress,
             raise SchedulerLostError(
                 f"lost the connection to the Dask scheduler at {address} during the sweep; "
                 f"{res.n_computed} of {len(todo)} cases to compute had finished and are kept in "
-                f"{cases_dir}, a rerun computes only the other {len(todo) - res.n_computed - res.n_failed}"
+                f"{cases_dir}, a rerun computes only the other {len(todo) - res.n_computed}"
                 if started else f"lost the connection to the Dask scheduler at {address} before any case started",
                 res, started=started) from None
         except NoWorkersError as exc:
@@ -776,7 +797,7 @@ def _execute_todo(spec, todo, client, scheduler, n_workers, processes, progress,
             msg = str(exc)
             if started:
                 msg += (f"; {res.n_computed} of {len(todo)} cases to compute had finished and are kept in "
-                        f"{cases_dir}, a rerun computes only the others")
+                        f"{cases_dir}, a rerun computes only the other {len(todo) - res.n_computed}")
             raise NoWorkersError(msg, res, started=started) from None
         finally:
             if bar is not None:
