@@ -86,6 +86,9 @@ def _parser():
     s.add_argument("--processes", action="store_true", help="LocalCluster worker processes instead of threads")
     s.add_argument("--recompute", action="store_true", help="recompute finished cases")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--worker-timeout", metavar="SECONDS", type=_seconds, default=60.0,
+                   help="how long to wait for the scheduler to answer and for a Dask worker to be available "
+                   "(default 60; 'inf' waits for ever)")
     s.set_defaults(handler=_sweep)
     v = sub.add_parser("verify", help="a convergence certificate for a run file: orders, invariants, rates "
                        "(exit 0 all checks pass, 1 one fails)")
@@ -129,23 +132,44 @@ def _plot(args):
     plot_saved(args.results, args.out, not args.no_animation, sys.stdout)
 
 
+def _seconds(text):
+    try:
+        t = float(text)
+    except ValueError:
+        t = 0.0
+    if not t > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return t
+
+
 def _sweep(args):
-    from ..sweep import run_sweep
+    from ..sweep import SweepAborted, run_sweep
     from .report import sweep_summary
 
-    result = run_sweep(args.spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
-                       processes=args.processes, progress=not args.no_progress, recompute=args.recompute)
+    try:
+        result = run_sweep(args.spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                           processes=args.processes, progress=not args.no_progress, recompute=args.recompute,
+                           worker_timeout=args.worker_timeout)
+    except SweepAborted as exc:  # the cluster failed, not a case: the finished cases are kept
+        print(f"fokkerplanck: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED if exc.started else EXIT_USAGE
     sweep_summary(result, sys.stdout, sys.stderr)
     return EXIT_FAILED if result.n_failed else EXIT_OK
 
 
 def _verify(args):
+    from ..sweep import SweepAborted
     from ..verify import verify
 
     if args.levels < 3:
         raise RunFileError(f"--levels must be at least 3, got {args.levels}")
-    report = verify(args.runfile, levels=args.levels, out=args.out, scheduler=args.scheduler,
-                    n_workers=args.workers, processes=not args.threads, recompute=args.recompute, stream=sys.stdout)
+    try:
+        report = verify(args.runfile, levels=args.levels, out=args.out, scheduler=args.scheduler,
+                        n_workers=args.workers, processes=not args.threads, recompute=args.recompute,
+                        stream=sys.stdout)
+    except SweepAborted as exc:  # the cluster failed: the finished cases are kept, a rerun skips them
+        print(f"fokkerplanck: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED if exc.started else EXIT_USAGE
     return EXIT_OK if report.passed else EXIT_FAILED
 
 

@@ -26,6 +26,10 @@ def test_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["sweep", str(tmp_path / "s.toml"), "--workers", "0"])
     assert exc.value.code == 2 and "--workers" in capsys.readouterr().err
+    for bad in ("0", "-1", "soon", "nan"):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(["sweep", str(tmp_path / "s.toml"), "--worker-timeout", bad])
+        assert exc.value.code == 2 and "--worker-timeout: expected a positive number of seconds" in capsys.readouterr().err
 
 
 def test_the_alias_is_the_same_command(tmp_path):
@@ -35,4 +39,4 @@ def test_the_alias_is_the_same_command(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "sweep spec not found" in res.stderr
     res = subprocess.run([sys.executable, "-m", "fokkerplanck", "sweep", "--help"], capture_output=True, text=True)
-    assert res.returncode == 0 and "--recompute" in res.stdout
+    assert res.returncode == 0 and "--recompute" in res.stdout and "--worker-timeout SECONDS" in res.stdout
