@@ -3,10 +3,11 @@
 The sparse solves of a time step (SuperLU, conjugate gradients, ARPACK) call BLAS on short
 vectors or small supernodes, where OpenBLAS threads cannot help: they spin and fight over the
 cores, and on a busy 2-core machine a 2-D 128^2 solve ran 4-5x slower with them than without.
-So every linear solve and eigen-solve of the package, and the L-BFGS-B fit of the GAN
-calibrator (whose Fortran calls small BLAS kernels between compiled loss evaluations), runs
-inside :func:`blas_limits` (one BLAS thread), without the user setting ``OPENBLAS_NUM_THREADS``; the previous limits are restored on
-exit, so user code around the solver keeps its threads. The compiled multigrid kernels and the
+So every linear solve and eigen-solve of the package, and the fits of the GAN calibrator
+(Newton refits and scipy's L-BFGS-B, whose small BLAS calls sit between compiled loss
+evaluations), run inside :func:`blas_limits` (one BLAS thread), without the user setting
+``OPENBLAS_NUM_THREADS``; the previous limits are restored on exit, so user code around the
+solver keeps its threads. The compiled multigrid kernels and the
 1-D Newton kernel use no BLAS and are single-threaded; the package gets more cores to work
 through processes (``fokkerplanck.sweep`` runs one solve per worker).
 

@@ -21,7 +21,8 @@ so by a class-balanced, ridge-regularised logistic regression of the logit
             + \tfrac12\,\frac1{n_u}\sum_{j} \ln\big(1 + e^{f(y_j)}\big)
             + \tfrac{\lambda}{2}\,|a|^2, \qquad x_i \sim \rho_d,\ y_j \sim u,
 
-a convex problem solved by scipy's L-BFGS-B with the analytic gradient (a compiled kernel). Then
+a convex problem solved by Newton's method with a reused Hessian and BFGS corrections (default)
+or by scipy's L-BFGS-B, both with the analytic gradient of a compiled kernel. Then
 :math:`\nabla D = D(1-D)\nabla f` and the velocity of eq. 20/22 is
 :math:`\nabla D / (2(1-D)) = \tfrac12 D\,\nabla f`, both analytic.
 
@@ -44,6 +45,7 @@ import math
 
 import numpy as np
 from numba import njit
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.optimize import minimize
 from scipy.special import expit
 
@@ -52,6 +54,10 @@ from .. import _validation as _v
 from .features import RandomFourierFeatures
 
 __all__ = ["Calibrator", "CalibratedVelocity", "discriminator_velocity", "scott_bandwidth"]
+
+_SOLVERS = ("newton", "lbfgsb")
+_REFRESH = 0.5  # recompute the Hessian when a step shrinks max|grad| by less than this factor
+_PAIRS = 10  # BFGS correction pairs on top of the stored Hessian
 
 
 def scott_bandwidth(data) -> float:
@@ -129,6 +135,33 @@ def _logistic_kernel(phi_d, phi_u, params, wd, wu, lam, grad):  # pragma: no cov
     return loss
 
 
+def _logistic_hessian(phi_d, phi_u, params, wd, wu, lam):
+    r"""The Hessian of the loss at ``params``, shape (M+1, M+1) (the last row/column: the intercept).
+
+    :math:`H = \sum_i w_i\,s_i(1-s_i)\,\tilde\varphi_i\tilde\varphi_i^\top + \lambda\,\mathrm{diag}(1,..,1,0)`
+    with :math:`\tilde\varphi = (\varphi, 1)` and :math:`s = \sigma(f)` over data and samples. The
+    feature block is one BLAS ``syrk`` per sample set (:math:`n M^2` flops), in single precision
+    (relative error ~1e-7 of the block, far below the ridge's share of the smallest eigenvalue;
+    half the time of double precision): the refit only uses H to choose its steps, and where it
+    stops is decided by the double-precision gradient. Call inside
+    :func:`fokkerplanck._threads.blas_limits`.
+    """
+    m = phi_d.shape[1]
+    a, c = params[:m], params[m]
+    h = np.zeros((m + 1, m + 1))
+    for phi, w in ((phi_d, wd), (phi_u, wu)):
+        s = expit(phi @ a + c)
+        q = w * s * (1.0 - s)
+        b = np.empty(phi.shape, dtype=np.float32)
+        np.multiply(phi, np.sqrt(q)[:, None], out=b, casting="same_kind")
+        h[:m, :m] += b.T @ b  # numpy calls (s)syrk for b.T @ b
+        h[:m, m] += phi.T @ q
+        h[m, m] += q.sum()
+    h[m, :m] = h[:m, m]
+    h[np.arange(m), np.arange(m)] += lam
+    return h
+
+
 class Calibrator:
     r"""Estimate :math:`D = \rho_d / (\rho_d + u)` from samples of :math:`\rho_d` and of :math:`u`.
 
@@ -144,9 +177,14 @@ class Calibrator:
                 + \tfrac{\lambda}{2}\,|a|^2,
 
     :math:`x_i \sim \rho_d`, :math:`y_j \sim u`. Weighting both classes by 1/2 makes the population
-    minimiser :math:`D = \rho_d/(\rho_d + u)` whatever the two sample sizes. :math:`L` is convex;
-    it is minimised by scipy's L-BFGS-B (``scipy.optimize.minimize(method="L-BFGS-B")``) with the
-    analytic gradient of a compiled, single-threaded kernel. Then
+    minimiser :math:`D = \rho_d/(\rho_d + u)` whatever the two sample sizes. :math:`L` is convex
+    (strictly, with the ridge); it is minimised with the analytic gradient of a compiled,
+    single-threaded kernel by ``solver``: Newton's method with a reused Hessian (default) or scipy's
+    L-BFGS-B. Both stop at the same test, :math:`\max|\nabla L| \le` ``tol``, so they reach the
+    same minimiser up to :math:`|p - p^*|_2 \le |\nabla L(p)|_2/\mu \le \sqrt{M+1}\,` ``tol`` :math:`/\mu`,
+    :math:`\mu > 0` the smallest eigenvalue of the Hessian (positive: the ridge bounds the feature
+    block below by :math:`\lambda`, and the intercept has the curvature :math:`\sum w\,D(1-D)`;
+    about 0.9 :math:`\lambda` in the tests). Then
 
     .. math::
 
@@ -171,19 +209,37 @@ class Calibrator:
     seed : int, numpy Generator or None
         Draws the features; the fit itself is deterministic.
     warm_start : bool
-        Start each fit from the previous coefficients (default True): much faster when the
-        calibrator is refitted along a trajectory; the optimum is the same up to ``tol``.
+        Start each fit from the previous coefficients and, with ``solver="newton"``, the previous
+        fit's Hessian (default True): much faster when the calibrator is refitted along a
+        trajectory; the optimum is the same up to ``tol``. With False every fit starts from zero
+        and uses nothing from earlier fits (a refit equals a fresh calibrator's fit bit for bit).
     tol : float
-        Gradient tolerance of L-BFGS-B (``gtol``, i.e. stop at ``max |grad L| <= tol``; default 1e-9).
-        The relative decrease tolerance ``ftol`` is 1e-15 (round-off level) and the memory 20 pairs.
+        Gradient tolerance, for either solver: stop at ``max |grad L| <= tol`` (default 1e-9;
+        L-BFGS-B's ``gtol``, whose relative decrease tolerance ``ftol`` is 1e-15, round-off level,
+        and memory 20 pairs).
     max_iter : int
-        Iteration cap of L-BFGS-B (default 2000).
+        Iteration cap (default 2000): Newton iterations or L-BFGS-B iterations.
+    solver : {"newton", "lbfgsb"}
+        ``"newton"`` (default since issue 12): each iteration costs one loss/gradient evaluation
+        and steps by the L-BFGS two-loop recursion (10 pairs of this fit) on top of the exact
+        inverse of a Hessian H0 (Cholesky) computed at an earlier iterate, of this fit or, warm, of
+        the previous fit; H0 is recomputed (:math:`n M^2` flops, single-precision ``syrk``) when a
+        step shrinks ``max |grad L|`` by less than a factor 0.5 or needs a step shorter than 1; an
+        Armijo backtracking line search keeps every step a descent. Along the 50 refits of
+        ``benchmarks/gan/bench_discriminator_velocity.py`` it takes ~5-6 iterations and one Hessian
+        per ~10 refits, against ~31 L-BFGS-B iterations. It stores an (M+1)^2 matrix; for M in the
+        thousands prefer ``"lbfgsb"``. A Hessian that is not positive definite (possible only with
+        ``regularization`` 0 or below ~1e-6 of the largest curvature, where the single-precision
+        rounding of the feature block can outweigh the ridge) hands that fit to L-BFGS-B. ``"lbfgsb"``: scipy's L-BFGS-B
+        (``scipy.optimize.minimize(method="L-BFGS-B")``), the default before issue 12; it gives
+        today's fits bit for bit. (The values ``"scipy"``/``"lbfgs"`` of an earlier, removed option
+        of this name are rejected.)
 
     Notes
     -----
-    scipy's L-BFGS-B calls threaded BLAS between the loss evaluations; on a busy machine each such
-    call can wait milliseconds for OpenBLAS worker threads. Set ``OPENBLAS_NUM_THREADS=1`` before
-    numpy is imported (as the tests and benchmarks do; ``benchmarks/gan.md``).
+    Both solvers run with one BLAS thread (:func:`fokkerplanck._threads.blas_limits`; settable with
+    ``FOKKERPLANCK_BLAS_THREADS``): their BLAS calls are small or share the machine, and OpenBLAS
+    threads waiting on a busy machine slowed L-BFGS-B several-fold.
 
     Attributes
     ----------
@@ -192,7 +248,10 @@ class Calibrator:
     coef_, intercept_ : ndarray (M,), float
         The fitted a and c.
     n_iter_, loss_, converged_ : int, float, bool
-        L-BFGS-B iterations, final loss and convergence flag of the last fit.
+        Iterations (of ``solver``), final loss and convergence flag (``max |grad L| <= tol`` for
+        ``"newton"``, scipy's ``success`` for ``"lbfgsb"``) of the last fit.
+    n_hessians_ : int
+        Hessians computed by the last fit (``solver="newton"``; 0 for ``"lbfgsb"``).
 
     References
     ----------
@@ -208,7 +267,7 @@ class Calibrator:
     """
 
     def __init__(self, n_features=300, bandwidth="scott", regularization=1e-3, seed=None, warm_start=True,
-                 tol=1e-9, max_iter=2000):
+                 tol=1e-9, max_iter=2000, solver="newton"):
         self.n_features = _v.positive_int("n_features", n_features)
         if not (isinstance(bandwidth, str) and bandwidth == "scott"):
             bandwidth = _v.positive_number("bandwidth", bandwidth)
@@ -218,6 +277,10 @@ class Calibrator:
         self.warm_start = bool(warm_start)
         self.tol = _v.positive_number("tol", tol)
         self.max_iter = _v.positive_int("max_iter", max_iter)
+        if isinstance(solver, str) and solver.lower() in ("scipy", "lbfgs"):
+            raise ValueError(f"solver {solver!r} is gone (the package's own L-BFGS was removed); scipy's "
+                             f"L-BFGS-B is solver='lbfgsb', the default is 'newton'.")
+        self.solver = _v.choice("solver", solver, _SOLVERS)
         self.converged_ = False
         self.features = None
         self.coef_ = None
@@ -225,7 +288,11 @@ class Calibrator:
         self.n_iter_ = 0
         self.loss_ = np.nan
         self.n_fits_ = 0
+        self.n_hessians_ = 0
         self._data_features = None  # (copy of the data, their features): the data rarely change
+        self._hessian_factor = None  # Cholesky factor of the last Hessian (solver="newton", warm starts)
+        self._sample_features = None  # (copy of the last fit's samples, their features): the velocity is
+        # asked for at the same points (CalibratedVelocity)
 
     # -- fitting --------------------------------------------------------------------------------
     def _ensure_features(self, data):
@@ -250,29 +317,116 @@ class Calibrator:
         else:
             phi_d = self.features(data)
             self._data_features = (data.copy(), phi_d)
+            self._hessian_factor = None  # new data: the stored curvature is not theirs
         phi_u = self.features(samples)
+        self._sample_features = (samples.copy(), phi_u)
         wd, wu, lam = 0.5 / data.shape[0], 0.5 / samples.shape[0], self.regularization
         m = self.n_features
+        warm = self.warm_start and self.coef_ is not None
+        p0 = np.concatenate([self.coef_, [self.intercept_]]) if warm else np.zeros(m + 1)
+        if not warm:
+            self._hessian_factor = None  # a cold fit depends on nothing from earlier fits
+        self.n_hessians_ = 0
+        # one BLAS thread: the small BLAS calls of L-BFGS-B otherwise wait for OpenBLAS threads
+        # (fokkerplanck._threads; 3x on the whole particle run on a busy 2-core machine), and the
+        # Hessian's syrk runs beside other work on a shared machine
+        with _threads.blas_limits():
+            if self.solver == "newton":
+                p, loss, nit, ok = self._fit_newton(phi_d, phi_u, wd, wu, lam, p0)
+            else:
+                p, loss, nit, ok = self._fit_lbfgsb(phi_d, phi_u, wd, wu, lam, p0)
+        self.coef_, self.intercept_ = p[:m].copy(), float(p[m])
+        self.n_iter_, self.loss_, self.converged_ = nit, loss, ok
+        self.n_fits_ += 1
+        return self
+
+    def _fit_lbfgsb(self, phi_d, phi_u, wd, wu, lam, p0):
+        """scipy's L-BFGS-B from p0: gtol = tol, ftol = 1e-15, 20 correction pairs."""
+        m = phi_d.shape[1]
 
         def loss_and_grad(p):
             grad = np.empty(m + 1)
             loss = _logistic_kernel(phi_d, phi_u, p, wd, wu, lam, grad)
             return loss, grad
 
-        if self.warm_start and self.coef_ is not None:
-            p0 = np.concatenate([self.coef_, [self.intercept_]])
-        else:
-            p0 = np.zeros(m + 1)
-        # one BLAS thread: L-BFGS-B's small BLAS calls otherwise wait for OpenBLAS threads
-        # (fokkerplanck._threads; 3x on the whole particle run on a busy 2-core machine)
-        with _threads.blas_limits():
-            res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
-                           options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
-        p, loss, nit, ok = res.x, float(res.fun), int(res.nit), bool(res.success)
-        self.coef_, self.intercept_ = p[:m].copy(), float(p[m])
-        self.n_iter_, self.loss_, self.converged_ = nit, loss, ok
-        self.n_fits_ += 1
-        return self
+        res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
+                       options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
+        return res.x, float(res.fun), int(res.nit), bool(res.success)
+
+    def _fit_newton(self, phi_d, phi_u, wd, wu, lam, p0):
+        """Newton's method with a reused Hessian and BFGS corrections, Armijo line search, from p0.
+
+        The step is ``-B grad`` with B the L-BFGS inverse-Hessian approximation (``_PAIRS``
+        correction pairs of this fit, two-loop recursion) built on the exact inverse of a Hessian
+        H0 (Cholesky factor) computed at an earlier iterate: of this fit, or of the previous fit
+        when warm-started. With a fresh H0 the first step is Newton's; along a trajectory H0 from
+        the previous refit is close, and the pairs correct what has moved, at one loss/gradient
+        evaluation per iteration. H0 is recomputed at the current iterate when a step shrinks
+        ``max |grad|`` by less than the factor ``_REFRESH`` or needs a step shorter than 1 (the
+        pairs are then dropped). Stops at ``max |grad| <= tol`` (the test of L-BFGS-B's ``gtol``),
+        after ``max_iter`` iterations, or when a step from a fresh H0 makes no progress (round-off;
+        not converged). A Hessian whose Cholesky factorisation fails (``regularization`` 0 or tiny)
+        hands the fit to L-BFGS-B from the current iterate.
+        """
+        m = phi_d.shape[1]
+
+        def evaluate(p):
+            g = np.empty(m + 1)
+            return _logistic_kernel(phi_d, phi_u, p, wd, wu, lam, g), g
+
+        p = p0.copy()
+        loss, grad = evaluate(p)
+        gnorm = float(np.max(np.abs(grad)))
+        factor, fresh, nit, pairs = self._hessian_factor, False, 0, []
+        while gnorm > self.tol and nit < self.max_iter:
+            if factor is None:
+                try:
+                    factor = cho_factor(_logistic_hessian(phi_d, phi_u, p, wd, wu, lam), lower=True)
+                except LinAlgError:
+                    self._hessian_factor = None
+                    p, loss, it2, ok = self._fit_lbfgsb(phi_d, phi_u, wd, wu, lam, p)
+                    return p, loss, nit + it2, ok
+                fresh, pairs = True, []
+                self.n_hessians_ += 1
+            # two-loop recursion on top of H0^-1
+            q, alphas = grad.copy(), []
+            for s, y, rho in reversed(pairs):
+                a = rho * float(s @ q)
+                q -= a * y
+                alphas.append(a)
+            r = cho_solve(factor, q)
+            for (s, y, rho), a in zip(pairs, reversed(alphas)):
+                r += (a - rho * float(y @ r)) * s
+            step = -r
+            slope = float(grad @ step)  # < 0: B is positive definite
+            slack = 1e-13 * (1.0 + abs(loss))  # the loss's round-off (sums of ~1e5 terms)
+            t = 1.0
+            while True:
+                p_new = p + t * step
+                loss_new, grad_new = evaluate(p_new)
+                if loss_new <= loss + 1e-4 * t * slope + slack or t < 1e-10:
+                    break
+                t *= 0.5
+            gnorm_new = float(np.max(np.abs(grad_new)))
+            if t < 1e-10 or slope >= 0.0:
+                if fresh and not pairs:  # no progress even with the curvature of this point: round-off
+                    break
+                factor = None  # stale curvature: recompute it here and retry
+                continue
+            nit += 1
+            slow = t < 1.0 or gnorm_new > _REFRESH * gnorm
+            s, y = p_new - p, grad_new - grad
+            sy = float(s @ y)
+            if sy > 1e-12 * float(y @ y) ** 0.5 * float(s @ s) ** 0.5:
+                pairs.append((s, y, 1.0 / sy))
+                del pairs[:-_PAIRS]
+            p, loss, grad, gnorm = p_new, loss_new, grad_new, gnorm_new
+            fresh = False
+            if slow and gnorm > self.tol:
+                factor = None
+        if factor is not None:
+            self._hessian_factor = factor
+        return p, float(loss), nit, gnorm <= self.tol
 
     # -- evaluation -----------------------------------------------------------------------------
     def _check_fitted(self, x):
@@ -281,7 +435,12 @@ class Calibrator:
         return _v.as_samples(x, "x", self.features.dim)
 
     def _logit(self, x):
-        return np.sum(self.features(x) * self.coef_, axis=1) + self.intercept_
+        cached = self._sample_features
+        if cached is not None and cached[0].shape == x.shape and np.array_equal(cached[0], x):
+            phi = cached[1]  # the points of the last fit (the particles): features computed there
+        else:
+            phi = self.features(x)
+        return np.sum(phi * self.coef_, axis=1) + self.intercept_
 
     def logit(self, x) -> np.ndarray:
         r"""The fitted logit :math:`f(x) = \ln(D/(1-D)) \approx \ln(\rho_d/u)`, shape (n,)."""
@@ -318,7 +477,7 @@ class Calibrator:
     def __repr__(self):
         h = self.features.bandwidth if self.features is not None else self.bandwidth
         return (f"Calibrator(n_features={self.n_features}, bandwidth={h!r}, "
-                f"regularization={self.regularization}, seed={self.seed!r})")
+                f"regularization={self.regularization}, seed={self.seed!r}, solver={self.solver!r})")
 
 
 class CalibratedVelocity:
@@ -347,7 +506,7 @@ class CalibratedVelocity:
         return self.calibrator.velocity(x)
 
 
-_CALIBRATOR_OPTIONS = ("n_features", "bandwidth", "regularization", "warm_start", "tol", "max_iter")
+_CALIBRATOR_OPTIONS = ("n_features", "bandwidth", "regularization", "warm_start", "tol", "max_iter", "solver")
 
 
 def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedVelocity:
@@ -366,8 +525,8 @@ def discriminator_velocity(data, seed=None, **calibrator_options) -> CalibratedV
         Seed of the calibrator's random features (an int seeds a stream independent of
         ``numpy.random.default_rng(seed)``, which callers may use for the initial sample).
     **calibrator_options
-        ``n_features``, ``bandwidth``, ``regularization``, ``warm_start``, ``tol``, ``max_iter`` of
-        :class:`Calibrator`.
+        ``n_features``, ``bandwidth``, ``regularization``, ``warm_start``, ``tol``, ``max_iter``,
+        ``solver`` of :class:`Calibrator`.
 
     Returns
     -------
