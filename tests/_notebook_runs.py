@@ -1,8 +1,9 @@
 """Execute every teaching notebook once per test session; test_notebooks and test_docs share the runs.
 
 Executing the notebooks is the slow part of both the notebook tests and the documentation build, so
-it is done once: :func:`executed_notebooks` runs them (one kernel at a time: kernels started
-concurrently can race for the same ports and hang until a timeout, seen here), keeps
+it is done once: :func:`executed_notebooks` runs them one after another with nbclient's
+synchronous client (the asynchronous one, driven by asyncio from here, twice left the first
+kernel waiting for a message until the cell timeout of 180 s), keeps
 the executed copies in a temporary folder, and returns that folder with the result of each run.
 The documentation test builds the site from those copies (``FOKKERPLANCK_EXECUTED_NOTEBOOKS``, see
 ``docs/conf.py``) instead of executing the notebooks a second time.
@@ -10,7 +11,6 @@ The documentation test builds the site from those copies (``FOKKERPLANCK_EXECUTE
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import tempfile
 import time
@@ -29,27 +29,20 @@ def executed_notebooks():
     from nbclient import NotebookClient
 
     out_dir = Path(tempfile.mkdtemp(prefix="fokkerplanck-notebooks-"))
-    seconds = {}
-
-    async def run_all():
-        slots = asyncio.Semaphore(1)
-
-        async def one(path):
-            nb = nbformat.read(path, as_version=4)
-            # run in a scratch directory, so a notebook that writes files leaves nothing behind
-            workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
-            client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
-                                    resources={"metadata": {"path": str(workdir)}})
-            async with slots:
-                start = time.perf_counter()
-                try:
-                    await client.async_execute()  # raises CellExecutionError naming the failing cell
-                finally:
-                    seconds[path] = time.perf_counter() - start
+    seconds, results = {}, {}
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        # run in a scratch directory, so a notebook that writes files leaves nothing behind
+        workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
+        client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+                                resources={"metadata": {"path": str(workdir)}})
+        start = time.perf_counter()
+        try:
+            client.execute()  # raises CellExecutionError naming the failing cell
             nbformat.write(nb, out_dir / path.name)
-            return nb
-
-        return await asyncio.gather(*(one(p) for p in NOTEBOOKS), return_exceptions=True)
-
-    results = dict(zip(NOTEBOOKS, asyncio.run(run_all())))
+            results[path] = nb
+        except Exception as exc:  # noqa: BLE001 - reported by the tests that use the run
+            results[path] = exc
+        finally:
+            seconds[path] = time.perf_counter() - start
     return out_dir, results, seconds
