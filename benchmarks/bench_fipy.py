@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 
 import fokkerplanck as fp  # noqa: E402
 from fokkerplanck.fipy_reference import solve_fipy  # noqa: E402
+from fokkerplanck.theory import barenblatt_cell_averages  # noqa: E402
 
 
 def ring_target():
@@ -130,19 +131,12 @@ def _uniform(points):
     return np.ones(points.shape[0])
 
 
-def _barenblatt_avg(grid, tau, m, sub=16):
-    from fokkerplanck.theory import barenblatt
-    off = (np.arange(sub) + 0.5) / sub - 0.5
-    x = grid.axes[0][:, None] + off[None, :] * grid.spacing[0]
-    return barenblatt(x[..., None], tau, m).mean(axis=1)
-
-
 def barenblatt_case(name, n, L, tau0, tau1, steps):
     m = 2.0 if name == "chi2" else 0.5
     c = 1.0 / (2 * L)
     T = (tau1 - tau0) * (c if name == "chi2" else 1 / np.sqrt(c))
     grid = fp.Grid([-L], [L], [n])
-    u0, exact = _barenblatt_avg(grid, tau0, m), _barenblatt_avg(grid, tau1, m)
+    u0, exact = barenblatt_cell_averages(grid, tau0, m), barenblatt_cell_averages(grid, tau1, m)
     fp.solve(_uniform, u0, grid, T / steps, T / steps, divergence=name)  # compile
     ours, t_ours = timed(lambda: fp.solve(_uniform, u0, grid, T, T / steps, divergence=name))
     theirs, t_fipy = timed(lambda: solve_fipy(_uniform, u0, grid, T, T / steps, divergence=name, max_sweeps=200))

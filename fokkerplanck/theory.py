@@ -55,7 +55,7 @@ from .problem import setup
 
 __all__ = ["spectral_gap", "eigenvalues", "weighted_laplacian", "predicted_rate", "discrete_rate",
            "predicted_rates", "fit_rate", "decay_window", "gaussian_beta", "condition_beta", "lemma24_bound",
-           "gradient_integral", "lemma24"]
+           "gradient_integral", "lemma24", "solution_rate", "barenblatt", "barenblatt_cell_averages"]
 
 #: ``solver="auto"``: SuperLU for 1-D grids and 2-D grids up to this many cells; CG preconditioned
 #: by the geometric multigrid of :mod:`fokkerplanck.multigrid` above it and for every 3-D grid
@@ -568,6 +568,30 @@ def barenblatt(x, tau, m, mass=1.0):
     if m > 1:
         return tau ** (-alpha) * np.maximum(base, 0.0) ** (1 / (m - 1))
     return tau ** (-alpha) * base ** (1 / (m - 1))
+
+
+def _cell_sub_points(grid, sub):
+    off = (np.arange(sub) + 0.5) / sub - 0.5
+    axes = [np.asarray(a)[:, None] + off[None, :] * dx for a, dx in zip(grid.axes, grid.spacing)]
+    if grid.ndim == 1:
+        return axes[0][..., None]                    # (n, sub, 1)
+    if grid.ndim == 2:
+        X, Y = axes[0][:, None, :, None], axes[1][None, :, None, :]
+        return np.stack(np.broadcast_arrays(X, Y), axis=-1)   # (nx, ny, sub, sub, 2)
+    X = axes[0][:, None, None, :, None, None]
+    Y = axes[1][None, :, None, None, :, None]
+    Z = axes[2][None, None, :, None, None, :]
+    return np.stack(np.broadcast_arrays(X, Y, Z), axis=-1)
+
+
+def barenblatt_cell_averages(grid, tau, m, center=None, sub: int = 16):
+    """Cell averages of the Barenblatt profile (mass 1 on R^d) by a sub-cell midpoint rule
+    (``sub`` points per axis in each cell), centred at ``center``: the exact solution on the cells."""
+    P = _cell_sub_points(grid, sub)
+    if center is not None:
+        P = P - np.asarray(center, float)
+    vals = barenblatt(P, tau, m)
+    return vals.mean(axis=tuple(range(grid.ndim, 2 * grid.ndim)))
 
 
 def _barenblatt_constant(m, d, mass):

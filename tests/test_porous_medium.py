@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import fokkerplanck as fp
-from fokkerplanck.theory import barenblatt
+from fokkerplanck.theory import barenblatt_cell_averages
 
 L1D, TAU0, TAU1 = 5.0, 1.0, 8.0
 
@@ -26,25 +26,13 @@ def _uniform(points):
     return np.ones(points.shape[0])
 
 
-def _cell_averages(grid, tau, m, sub=16):
-    """Exact cell averages of the Barenblatt profile by a sub-cell midpoint rule (sub^d points)."""
-    off = (np.arange(sub) + 0.5) / sub - 0.5
-    axes = [np.asarray(a)[:, None] + off[None, :] * dx for a, dx in zip(grid.axes, grid.spacing)]
-    if grid.ndim == 1:
-        return barenblatt(axes[0][..., None], tau, m).mean(axis=1)
-    X = axes[0][:, None, :, None]
-    Y = axes[1][None, :, None, :]
-    P = np.stack(np.broadcast_arrays(X, Y), axis=-1)
-    return barenblatt(P, tau, m).mean(axis=(2, 3))
-
-
 def _run_1d(n, steps, tau1=TAU1):
     grid = fp.Grid([-L1D], [L1D], [n])
     c = 1.0 / (2 * L1D)
     T = (tau1 - TAU0) * c
-    u0 = _cell_averages(grid, TAU0, 2.0)
+    u0 = barenblatt_cell_averages(grid, TAU0, 2.0)
     sol = fp.solve(_uniform, u0, grid, T, T / steps, divergence="chi2")
-    exact = _cell_averages(grid, tau1, 2.0)
+    exact = barenblatt_cell_averages(grid, tau1, 2.0)
     return grid, sol, exact
 
 
@@ -97,8 +85,8 @@ def test_barenblatt_2d():
     c = 1.0 / (2 * L) ** 2
     tau0, tau1 = 1.0, 4.0  # support radius 1.79 -> 2.53 < L
     T = (tau1 - tau0) * c
-    u0 = _cell_averages(grid, tau0, 2.0, sub=8)
-    exact = _cell_averages(grid, tau1, 2.0, sub=8)
+    u0 = barenblatt_cell_averages(grid, tau0, 2.0, sub=8)
+    exact = barenblatt_cell_averages(grid, tau1, 2.0, sub=8)
     coarse = fp.solve(_uniform, u0, grid, T, T / 40, divergence="chi2").u[-1]
     sol = fp.solve(_uniform, u0, grid, T, T / 80, divergence="chi2")
     u = sol.u[-1]

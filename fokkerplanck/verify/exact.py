@@ -24,12 +24,10 @@ import math
 
 import numpy as np
 
+from ..theory import barenblatt_cell_averages
+
 __all__ = ["exact_solution", "exact_solution_note", "coarsen", "richardson", "barenblatt_cell_averages",
            "barenblatt_time"]
-
-#: Sub-cell midpoints per axis of the exact cell averages.
-SUB = 16
-
 
 def coarsen(u, factor: int, d: int | None = None):
     """Average ``u`` (``n * factor`` cells per axis, over its first ``d`` axes, default all) over
@@ -54,31 +52,6 @@ def richardson(u_by_dt: dict):
     if len(u) == 3:
         return (8 * u[2] - 6 * u[1] + u[0]) / 3
     raise ValueError(f"richardson: 1 to 3 step sizes, got {len(u)}.")
-
-
-def _sub_points(grid, sub):
-    off = (np.arange(sub) + 0.5) / sub - 0.5
-    axes = [np.asarray(a)[:, None] + off[None, :] * dx for a, dx in zip(grid.axes, grid.spacing)]
-    if grid.ndim == 1:
-        return axes[0][..., None]                    # (n, sub, 1)
-    if grid.ndim == 2:
-        X, Y = axes[0][:, None, :, None], axes[1][None, :, None, :]
-        return np.stack(np.broadcast_arrays(X, Y), axis=-1)   # (nx, ny, sub, sub, 2)
-    X = axes[0][:, None, None, :, None, None]
-    Y = axes[1][None, :, None, None, :, None]
-    Z = axes[2][None, None, :, None, None, :]
-    return np.stack(np.broadcast_arrays(X, Y, Z), axis=-1)
-
-
-def barenblatt_cell_averages(grid, tau, m, center=None, sub: int = SUB):
-    """Cell averages of the Barenblatt profile (mass 1 on R^d) by a sub-cell midpoint rule."""
-    from ..theory import barenblatt
-
-    P = _sub_points(grid, sub)
-    if center is not None:
-        P = P - np.asarray(center, float)
-    vals = barenblatt(P, tau, m)
-    return vals.mean(axis=tuple(range(grid.ndim, 2 * grid.ndim)))
 
 
 _BARENBLATT_M = {"chi2": 2.0, "hellinger": 0.5}
