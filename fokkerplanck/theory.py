@@ -40,6 +40,7 @@ condition (34), the exponential formula (39), Lemma 24 (eq. 51), Theorem 7.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import scipy.linalg
@@ -208,6 +209,10 @@ def eigenvalues(target, grid: Grid, k: int = 1, *, solver: str = "auto") -> np.n
             # decoupled); "auto" then falls back to the previous pyamg path
             if solver != "auto":
                 raise
+            warnings.warn("eigenvalues: the multigrid-preconditioned CG stalled (rho_d spans many decades on "
+                          "the box); the shift-invert solves use pyamg's smoothed aggregation instead "
+                          "(the same eigenvalues, slower). Pass solver='amg' to choose it directly.",
+                          RuntimeWarning, stacklevel=2)
             vals = _shift_invert(K, m, k, "amg", grid, coeffs)
     return np.sort(np.asarray(vals, dtype=float))
 

@@ -42,6 +42,7 @@ I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numba import njit
@@ -252,6 +253,9 @@ class Calibrator:
         ``"newton"``, scipy's ``success`` for ``"lbfgsb"``) of the last fit.
     n_hessians_ : int
         Hessians computed by the last fit (``solver="newton"``; 0 for ``"lbfgsb"``).
+    fit_solver_ : str
+        The solver that finished the last fit: ``solver``, or ``"lbfgsb"`` when a Newton fit
+        handed over to L-BFGS-B (a Hessian that is not positive definite; a RuntimeWarning says so).
 
     References
     ----------
@@ -327,6 +331,7 @@ class Calibrator:
         if not warm:
             self._hessian_factor = None  # a cold fit depends on nothing from earlier fits
         self.n_hessians_ = 0
+        self.fit_solver_ = self.solver
         # one BLAS thread: the small BLAS calls of L-BFGS-B otherwise wait for OpenBLAS threads
         # (fokkerplanck._threads; 3x on the whole particle run on a busy 2-core machine), and the
         # Hessian's syrk runs beside other work on a shared machine
@@ -384,6 +389,11 @@ class Calibrator:
                     factor = cho_factor(_logistic_hessian(phi_d, phi_u, p, wd, wu, lam), lower=True)
                 except LinAlgError:
                     self._hessian_factor = None
+                    warnings.warn("Calibrator: the logistic Hessian is not positive definite (regularization "
+                                  f"{self.regularization:g} is too small for the features' rounding); this fit is "
+                                  "finished by L-BFGS-B instead of Newton (fit_solver_ says so).", RuntimeWarning,
+                                  stacklevel=4)
+                    self.fit_solver_ = "lbfgsb"
                     p, loss, it2, ok = self._fit_lbfgsb(phi_d, phi_u, wd, wu, lam, p)
                     return p, loss, nit + it2, ok
                 fresh, pairs = True, []

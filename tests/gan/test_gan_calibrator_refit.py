@@ -84,8 +84,10 @@ def test_newton_falls_back_to_lbfgsb_when_the_hessian_is_not_positive_definite(m
     data, samples = rng.normal(size=(300, 1)), rng.normal(1.0, 1.0, (300, 1))
     ref = _fit(data, samples, solver="lbfgsb")
     monkeypatch.setattr(calmod, "_logistic_hessian", lambda *a: -np.eye(61))
-    cal = _fit(data, samples)
-    assert cal.converged_ and cal.n_hessians_ == 0
+    with pytest.warns(RuntimeWarning, match="finished by L-BFGS-B instead of Newton"):
+        cal = _fit(data, samples)
+    assert cal.converged_ and cal.n_hessians_ == 0 and cal.fit_solver_ == "lbfgsb"
+    assert ref.fit_solver_ == "lbfgsb" and _fit(data, samples, solver="lbfgsb").fit_solver_ == "lbfgsb"
     np.testing.assert_allclose(cal.coef_, ref.coef_, atol=1e-5)  # same tolerance argument as above
 
 
