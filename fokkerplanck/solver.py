@@ -165,9 +165,8 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
         if given:
             raise ValueError(f"{', '.join(given)} only apply to adaptive steps; pass dt='adaptive' or drop them.")
     rtol = _v.positive_number("rtol", 1e-4 if rtol is None else rtol)
-    error_relative_to = "mass" if error_relative_to is None else error_relative_to
-    if error_relative_to not in ("mass", "distance"):
-        raise ValueError(f"error_relative_to must be 'mass' or 'distance', got {error_relative_to!r}.")
+    error_relative_to = _v.choice("error_relative_to", "mass" if error_relative_to is None else error_relative_to,
+                                  ("mass", "distance"))
     atol = _v.positive_number("atol", 1e-12 if atol is None else atol, allow_zero=True)
     dt_min = _v.positive_number("dt_min", dt_min)
     if dt_max is not None:
@@ -178,8 +177,7 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
     if max_growth <= 1:
         raise ValueError(f"max_growth must exceed 1, got {max_growth}.")
     newton_tol = _v.positive_number("newton_tol", newton_tol)
-    if isinstance(max_newton, bool) or not isinstance(max_newton, (int, np.integer)) or max_newton < 1:
-        raise ValueError(f"max_newton must be an integer >= 1, got {max_newton!r}.")
+    max_newton = _v.positive_int("max_newton", max_newton)
     save_steps = isinstance(t_eval, str)
     if save_steps and t_eval != "steps":
         raise ValueError(f"t_eval must be a sequence of times or the string 'steps', got {t_eval!r}.")
@@ -215,7 +213,8 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
                           tol=newton_tol, max_iter=max_newton)
 
     options = dict(t_final=t_final, dt=("adaptive" if adaptive else dt), divergence=problem.divergence.name,
-                   rtol=rtol, atol=atol, error_relative_to=error_relative_to if adaptive else None, dt_min=dt_min, dt_max=dt_max, max_growth=max_growth,
+                   rtol=rtol, atol=atol, error_relative_to=error_relative_to if adaptive else None, dt_min=dt_min,
+                   dt_max=dt_max, max_growth=max_growth,
                    linear_solver=resolvent.linear_solver, newton_tol=newton_tol, max_newton=max_newton,
                    t_eval=("steps" if save_steps else t_eval.tolist()),
                    uniform_steps=bool(uniform_steps) if not adaptive else None)
