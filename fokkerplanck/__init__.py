@@ -11,15 +11,20 @@ with implicit (Crandall-Liggett) time steps.
 >>> sol = fp.solve(target, initial, grid, t_final=5.0, dt=1e-2)
 """
 
-from .densities import Barenblatt, Density, Gaussian, GaussianMixture, Uniform
-from .divergences import Divergence, available_divergences, get_divergence, jsd
-from .grid import Grid
-from .problem import Problem, setup
-from .solution import ConvergenceError, Solution
-from .solver import solve
-from .trackers import CallbackTracker, Tracker
+import importlib
 
-__version__ = "0.1.0"
+from . import _compat
+from .flow.densities import Barenblatt, Density, Gaussian, GaussianMixture, Uniform
+from .flow.divergences import Divergence, available_divergences, get_divergence, jsd
+from .flow.grid import Grid
+from .flow.problem import Problem, setup
+from .flow.solution import ConvergenceError, Solution
+from .flow.solve import solve
+from .flow.trackers import CallbackTracker, Tracker
+
+from ._version import __version__
+
+_compat.install()
 
 
 def load(path):
@@ -41,23 +46,24 @@ __all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Uniform", "Barenbl
 
 # Submodules load on first use (``fp.particles``, ``fp.theory``, ...) and are listed by ``dir(fp)``.
 _LAZY_SUBMODULES = {
-    # core: the solver's layers
-    "grid": "grid", "densities": "densities", "divergences": "divergences", "operators": "operators",
-    "resolvent": "resolvent", "solver": "solver", "solution": "solution", "problem": "problem",
-    "diagnostics": "diagnostics", "trackers": "trackers", "progress": "progress", "theory": "theory",
-    "compare": "compare", "plot": "plot", "verify": "verify",
-    # subpackages and edges
-    "particles": "particles", "gan": "gan", "io": "io", "cli": "cli", "sweep": "sweep",
+    # the layers
+    "flow": "flow", "analysis": "analysis", "particles": "particles", "gan": "gan", "io": "io",
+    "sweep": "sweep", "verify": "verify", "plot": "plot", "cli": "cli", "progress": "progress",
     "fipy_reference": "fipy_reference",
+    # public names of the analysis layer: fp.theory (the whole layer) and fp.compare (distances)
+    "theory": "analysis", "compare": "analysis.distances",
+    # the numerics core's modules, by their former flat names
+    "grid": "flow.grid", "densities": "flow.densities", "divergences": "flow.divergences",
+    "operators": "flow.operators", "resolvent": "flow.resolvent", "solver": "flow.solve",
+    "solution": "flow.solution", "problem": "flow.problem", "diagnostics": "flow.diagnostics",
+    "trackers": "flow.trackers",
     # former flat modules, kept working: fp.kde, fp.sampling, fp.checkpoint
-    "kde": "particles.kde", "sampling": "particles.sampling", "checkpoint": "io.checkpoint",
+    "kde": "particles.kde", "sampling": "flow.sampling", "checkpoint": "io.checkpoint",
 }
 
 
 def __getattr__(name):
     if name in _LAZY_SUBMODULES:
-        import importlib
-
         module = importlib.import_module(f".{_LAZY_SUBMODULES[name]}", __name__)
         globals()[name] = module
         return module

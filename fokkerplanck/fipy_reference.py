@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._optional import require
-from .problem import setup
+from .flow.problem import setup
 
 __all__ = ["solve_fipy", "FiPyResult"]
 

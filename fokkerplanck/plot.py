@@ -31,6 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import analysis as theory
+from .flow.divergences import get_divergence
+from .flow.solution import Solution
+
 __all__ = ["snapshots", "convergence", "particles", "kymograph", "animate", "solution",
            "snapshot_times", "PARTICLE_COLOR_ON_HEATMAP"]
 
@@ -64,8 +68,6 @@ def _axes(ax, figsize=(6.0, 4.0)):
 
 
 def _check_solution(sol, what):
-    from .solution import Solution
-
     if not isinstance(sol, Solution):
         raise ValueError(f"{what} expects a fokkerplanck.Solution, got {type(sol).__name__}.")
     if len(sol.t) == 0:
@@ -172,8 +174,6 @@ def snapshots(sol, times=None, ax=None, n: int = 6):
 
 
 def _long_name(sol):
-    from .divergences import get_divergence
-
     try:
         return get_divergence(sol.divergence).long_name
     except (ValueError, AttributeError):
@@ -208,7 +208,6 @@ def convergence(sol, ax=None, target=None, rate="auto", window="auto"):
     -------
     matplotlib.figure.Figure
     """
-    from . import theory
 
     _check_solution(sol, "convergence")
     fig, ax = _axes(ax)

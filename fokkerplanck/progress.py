@@ -1,4 +1,4 @@
-"""A progress bar for long runs (a :class:`~fokkerplanck.trackers.Tracker` around tqdm).
+"""A progress bar for long runs (a :class:`~fokkerplanck.flow.trackers.Tracker` around tqdm).
 
 The bar shows the time reached out of ``t_final`` and the current Jensen-Shannon divergence. It
 appears only when it helps: on a terminal (``stream.isatty()``), after the run has already taken
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from .trackers import Tracker
+from .flow.trackers import Tracker
 
 __all__ = ["ProgressBar"]
 

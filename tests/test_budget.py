@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import fokkerplanck as fp
-from fokkerplanck import _budget, cli
+from fokkerplanck import cli
+from fokkerplanck.flow import budget as _budget
 
 G = fp.Grid([-6.0], [6.0], [200])
 T = fp.Gaussian([0.0], [[1.0]])

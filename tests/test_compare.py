@@ -8,7 +8,7 @@ from scipy.special import ndtr
 
 import fokkerplanck as fp
 from fokkerplanck import compare
-from fokkerplanck.particles.sampling import sample
+from fokkerplanck.flow.sampling import sample
 
 
 def _grid_gaussian(grid, mean, var):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fokkerplanck as fp
-from fokkerplanck.divergences import get_divergence
+from fokkerplanck.flow.divergences import get_divergence
 
 V = np.array([0.05, 0.3, 0.9, 1.0, 1.7, 4.0, 20.0])
 H = 1e-5
@@ -68,10 +68,9 @@ def test_new_divergences_as_in_the_issue(name, phi_prime_at_one, variable):
 
 
 def test_compiled_state_matches_the_numpy_functions():
-    from fokkerplanck.divergences import s_state_scalar
     for div in (get_divergence(n) for n in ("jsd", "kl", "chi2", "hellinger")):
         for s in div.s_from_w(div.phi(V)):
-            v, w, dv, dw, F = s_state_scalar(div.kernel_code, s)
+            v, w, dv, dw, F = div.kernels.state(s)
             ref = div.s_state(np.array([s]))
             assert np.allclose([v, w, dv, dw], [r[0] for r in ref], rtol=1e-13)
             assert F == pytest.approx(float(div.phi_inv_antiderivative(np.array([w]))[0]), rel=1e-13)

@@ -1,4 +1,4 @@
-"""The matrix-free geometric multigrid (fokkerplanck.multigrid), the linear_solver options and the
+"""The matrix-free geometric multigrid (fokkerplanck.flow.linear.multigrid), the linear_solver options and the
 BLAS thread limits (fokkerplanck._threads)."""
 
 import numpy as np
@@ -8,8 +8,8 @@ import scipy.sparse.linalg as spla
 
 import fokkerplanck as fp
 from fokkerplanck import _threads, operators
-from fokkerplanck.multigrid import Multigrid
-from fokkerplanck.resolvent import Resolvent
+from fokkerplanck.flow.linear.multigrid import Multigrid
+from fokkerplanck.flow.resolvent import Resolvent
 
 
 def _setup(shape, sd=0.4, half_width=5.0):
@@ -129,12 +129,12 @@ def test_spectral_gap_multigrid_matches_direct_2d():
 def test_spectral_gap_auto_falls_back_when_multigrid_stalls(monkeypatch):
     # rho_d spans ~30 decades on this box: multigrid CG stalls in the singular solve (known
     # limitation), "auto" must still give the direct solver's eigenvalues
-    from fokkerplanck import theory
+    from fokkerplanck.flow.linear import direct
 
     target = fp.GaussianMixture([0.5, 0.5], [[-1.5, 0], [1.5, 0.5]], [0.4 * np.eye(2), 0.6 * np.eye(2)])
     grid = fp.Grid([-6.0, -6.0], [6.0, 6.0], [48, 40])
     a = fp.theory.eigenvalues(target, grid, 3, solver="direct")
-    monkeypatch.setattr(theory, "DIRECT_LIMIT", 0)  # auto -> multigrid on this small 2-D grid
+    monkeypatch.setattr(direct, "EIGEN_DIRECT_MAX", 0)  # auto -> multigrid on this small 2-D grid
     with pytest.warns(RuntimeWarning, match="multigrid-preconditioned CG stalled"):
         b = fp.theory.eigenvalues(target, grid, 3)
     np.testing.assert_allclose(b, a, rtol=1e-8)

@@ -12,7 +12,7 @@ import pytest
 import fokkerplanck as fp
 from fokkerplanck import compare, theory
 from fokkerplanck.io.runfile import RunFileError, loads, parse_run, read_run_file
-from fokkerplanck.solver import AdaptiveSteps
+from fokkerplanck.flow.stepping import AdaptiveSteps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,9 +74,9 @@ def test_adaptive_error_estimate_has_weight_one_half_for_unequal_steps():
     step, so the estimate must equal (h/2) ||K (Phi(v^{n+1}) - Phi(v^n))||_1 (the first-step
     formula) to the Newton tolerance; the old weight h/(h + h_prev) gave 5/3 of it."""
     from fokkerplanck import operators
-    from fokkerplanck.problem import setup
-    from fokkerplanck.resolvent import Resolvent
-    from fokkerplanck.solver import RunState
+    from fokkerplanck.flow.problem import setup
+    from fokkerplanck.flow.resolvent import Resolvent
+    from fokkerplanck.flow.stepping import RunState
 
     grid = fp.Grid([-6.0], [6.0], [200])
     p = setup(fp.Gaussian([0.0], [[1.0]]), fp.GaussianMixture([0.5, 0.5], [[-1.0], [1.5]], [[[0.3]], [[0.4]]]),

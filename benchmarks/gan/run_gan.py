@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 
 import fokkerplanck as fp  # noqa: E402
 from fokkerplanck import gan  # noqa: E402
-from fokkerplanck.compare import jensen_shannon, wasserstein  # noqa: E402
+from fokkerplanck.analysis.distances import jensen_shannon, wasserstein  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -22,12 +22,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..densities import SampleKDE
+from ..flow.densities import SampleKDE
 from ..io.runfile import RunFileError, RunSpec, parse_run, read_run_file
 from ..io.toml import TomlError
 from .demos import DEMO_RUN, demo
 from ._signals import Terminated
 from .runner import Interrupted, run
+from .._version import __version__
 
 __all__ = ["main", "read_run_file", "parse_run", "RunSpec", "RunFileError", "Interrupted", "SampleKDE", "run", "demo",
            "DEMO_RUN", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
@@ -46,8 +47,6 @@ def _workers(text):
 
 
 def _parser():
-    from .. import __version__
-
     p = argparse.ArgumentParser(prog="fokkerplanck", description="Numerics for 'GANs as Gradient Flows that "
                                 "Converge': the Jensen-Shannon gradient flow (nonlinear Fokker-Planck equation).")
     p.add_argument("--version", action="version", version=f"fokkerplanck {__version__}")
@@ -221,7 +220,7 @@ def _main(argv) -> int:
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the one error handler: one line, the right exit code
-        from ..solution import ConvergenceError
+        from ..flow.solution import ConvergenceError
 
         if isinstance(exc, ConvergenceError):
             print(f"fokkerplanck: the solver failed: {_one_line(exc)}", file=sys.stderr)

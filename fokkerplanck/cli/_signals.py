@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import signal
 
-from ..trackers import Tracker
+from ..flow.trackers import Tracker
 
 __all__ = ["Terminated", "deferred_signals", "StopOnSignal"]
 

@@ -7,6 +7,7 @@ Application code without argparse: :mod:`fokkerplanck.cli` parses the command li
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import sys
 import time
@@ -14,6 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..flow.solution import ConvergenceError
+from ..flow.solve import solve
+from ..flow.stepping import StateError
+from ..io import save
+from ..io.checkpoint import Checkpoint, CheckpointError, load_state
+from ..progress import ProgressBar
 from ._signals import StopOnSignal, deferred_signals
 from .._timeline import milestones
 from ..io.runfile import RunSpec
@@ -91,12 +98,6 @@ def run(spec: RunSpec, out_dir=None, resume=False, quiet=False, figures=None, ou
 def _run(spec, out_dir, resume, quiet, figures, out, err, force):
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    import fokkerplanck as fp
-
-    from ..io.checkpoint import Checkpoint, load_state
-    from ..io import save
-    from ..progress import ProgressBar
-
     results = out_dir / f"{spec.name}.h5"
     ckpt_path = out_dir / f"{spec.name}.checkpoint.h5"
     t_eval = spec.solve_options["t_eval"]
@@ -118,9 +119,12 @@ def _run(spec, out_dir, resume, quiet, figures, out, err, force):
     t0 = time.perf_counter()
     try:
         with deferred_signals():
-            sol = fp.solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt,
+            sol = solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt,
                            divergence=spec.divergence, t_eval=t_eval, trackers=[bar, ckpt, StopOnSignal(ckpt)],
                            resume=state, force=force, **kw)
+    except StateError as exc:  # the checkpoint does not fit this run (the loop checked it before any step)
+        raise CheckpointError(f"{ckpt_path}: unusable checkpoint: {exc.what}; start over without --resume "
+                              "(or delete the checkpoint).") from None
     except KeyboardInterrupt:
         bar.finish(None)
         if ckpt_path.exists():
@@ -131,10 +135,10 @@ def _run(spec, out_dir, resume, quiet, figures, out, err, force):
             msg = (f"interrupted before the first checkpoint (written every "
                    f"{spec.output['checkpoint_seconds']:g} s); nothing to resume from")
         raise Interrupted(msg) from None
-    except fp.ConvergenceError as exc:
+    except ConvergenceError as exc:
         if exc.solution is not None:
             save(results, exc.solution, run_file=spec.text, metadata=dict(name=spec.name, failed=str(exc)))
-            raise fp.ConvergenceError(f"{exc} (partial results in {results})", solution=exc.solution, step=exc.step,
+            raise ConvergenceError(f"{exc} (partial results in {results})", solution=exc.solution, step=exc.step,
                                       time=exc.time, dt=exc.dt, residual=exc.residual) from None
         raise
     elapsed = time.perf_counter() - t0
@@ -172,8 +176,6 @@ def _solve_times(t_eval, dt, t_final):
 
 def _keep_frames(sol, t_eval):
     """The solution with only the frames at the requested save times (the history is kept whole)."""
-    import dataclasses
-
     if isinstance(t_eval, str):
         return sol
     wanted = np.asarray(t_eval, dtype=float)

@@ -1,7 +1,7 @@
 """Checkpoints: save the state of a running flow now and then, and continue from it later.
 
-:class:`Checkpoint` is a :class:`~fokkerplanck.trackers.Tracker` with ``wants_state = True``: after
-accepted steps the solver hands it the live :class:`~fokkerplanck.solver.RunState` and, every
+:class:`Checkpoint` is a :class:`~fokkerplanck.flow.trackers.Tracker` with ``wants_state = True``: after
+accepted steps the solver hands it the live :class:`~fokkerplanck.flow.solve.RunState` and, every
 ``every_seconds`` of wall-clock time (or every ``every_steps`` steps), it writes the state to an
 HDF5 file through the atomic writer (:mod:`fokkerplanck.io.atomic`), so the checkpoint on disk is always a
 complete one. :func:`load_state` reads it back and ``fp.solve(..., resume=state)`` continues the run
@@ -32,11 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import positive_int
-from ..trackers import Tracker
+from ..flow.stepping import RunState
+from ..flow.trackers import Tracker
 from . import integrity
 from .atomic import atomic_h5
 from .integrity import DamagedFileError
 from .results import _json, _read_json, open_hdf5
+from .._version import __version__
 
 __all__ = ["Checkpoint", "save_state", "load_state", "validate_state", "CHECKPOINT_FORMAT", "CheckpointError"]
 
@@ -60,14 +62,12 @@ def _dataset(group, name, values):
 
 
 def save_state(path, state, *, fingerprint: str = "") -> Path:
-    """Write a :class:`~fokkerplanck.solver.RunState` to ``path`` atomically.
+    """Write a :class:`~fokkerplanck.flow.solve.RunState` to ``path`` atomically.
 
     ``fingerprint`` is any string identifying the run (e.g. a hash of the run file and its data
     files), checked by whoever resumes (see :func:`load_state`). Every array has the fletcher32
     filter and the file a SHA-256 checksum of its content.
     """
-    from .. import __version__
-
     with atomic_h5(path) as f:
         f.attrs["format"] = CHECKPOINT_FORMAT
         f.attrs["format_version"] = CHECKPOINT_VERSION
@@ -98,7 +98,7 @@ def save_state(path, state, *, fingerprint: str = "") -> Path:
 
 
 def load_state(path, *, fingerprint: str | None = None, shape=None):
-    """Read a :class:`~fokkerplanck.solver.RunState` written by :func:`save_state` / :class:`Checkpoint`.
+    """Read a :class:`~fokkerplanck.flow.solve.RunState` written by :func:`save_state` / :class:`Checkpoint`.
 
     The file's structure is checked before reading (no links, external storage or virtual
     datasets), then its checksum, then every array's shape (against ``shape``, the grid's, if
@@ -135,8 +135,6 @@ def load_state(path, *, fingerprint: str | None = None, shape=None):
 
 
 def _load(f, where, fingerprint, shape):
-    from ..solver import RunState
-
     if f.attrs.get("format") != CHECKPOINT_FORMAT:
         raise _unusable(where, "not a fokkerplanck checkpoint")
     if fingerprint is not None and f.attrs.get("fingerprint") != fingerprint:
@@ -175,63 +173,13 @@ def _load(f, where, fingerprint, shape):
     return state
 
 
-def restore_solver_state(resolvent, state, where="resume"):
-    """Give the resolvent the reused state a checkpoint holds (:meth:`Resolvent.set_state`)."""
-    try:
-        resolvent.set_state(getattr(state, "solver", None) or {})
-    except ValueError as exc:
-        raise _unusable(where, str(exc)) from None
-
-
 def validate_state(state, shape, marks=None, t_final=None, where="checkpoint"):
-    """Check a RunState before it is resumed: shapes, finiteness, index ranges and consistency.
-
-    ``marks`` (the times the loop lands on) and ``t_final`` check the time and save index.
-    Raises :class:`CheckpointError` (a ValueError) saying what is wrong.
-    """
-    def bad(what):
-        return _unusable(where, what)
-
-    shape = tuple(shape)
-    for name in ("v", "phi") + (("v_prev",) if state.v_prev is not None else ()):
-        arr = np.asarray(getattr(state, name))
-        if arr.shape != shape or arr.dtype.kind != "f":
-            raise bad(f"{name} has shape {arr.shape} ({arr.dtype}), expected floats of the grid shape {shape}")
-        if not np.all(np.isfinite(arr)):
-            raise bad(f"{name} holds NaN or infinite values")
-    if np.any(np.asarray(state.v) < 0):
-        raise bad("v is negative on some cells")
-    counters = state.counters
-    if (not isinstance(counters, dict) or set(counters) != {"n_steps", "n_rejected", "n_newton", "n_linear"}
-            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counters.values())):
-        raise bad(f"malformed counters {counters!r}")
-    for name in ("t", "h_next"):
-        val = getattr(state, name)
-        if not isinstance(val, float) or not math.isfinite(val) or val < 0 or (name == "h_next" and val == 0):
-            raise bad(f"{name} = {val!r} is out of range")
-    if (state.h_prev is None) != (state.v_prev is None) or (state.h_prev is not None and not (
-            math.isfinite(state.h_prev) and state.h_prev > 0)):
-        raise bad("the previous step (h_prev, v_prev) is inconsistent")
-    lengths = {len(v) for v in state.history.values()}
-    if len(lengths) != 1 or lengths != {counters["n_steps"] + 1}:
-        raise bad(f"the history has lengths {sorted(lengths)}, expected n_steps + 1 = {counters['n_steps'] + 1}")
-    hist_t = state.history.get("t")
-    if hist_t is None or hist_t[-1] != state.t or np.any(np.diff(hist_t) <= 0):
-        raise bad("the history's times do not end at the state's time t or do not increase")
-    st = np.asarray(state.saved_t, dtype=float)
-    if len(state.saved_v) != st.size or (st.size and (np.any(np.diff(st) <= 0) or st[-1] > state.t)):
-        raise bad("the saved frames are inconsistent with the saved times")
-    mi = state.mark_index
-    if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 0:
-        raise bad(f"save index mark_index = {mi!r} is out of range")
-    if marks is not None:
-        marks = np.asarray(marks, dtype=float)
-        # the loop sets t to a mark exactly when it lands there, and then moves on to the next mark
-        if (mi > marks.size or (mi > 0 and state.t < marks[mi - 1]) or (mi < marks.size and state.t >= marks[mi])
-                or (mi == marks.size and marks.size and state.t != marks[-1])):
-            raise bad(f"save index mark_index = {mi} does not match the time t = {state.t!r}")
-    if t_final is not None and state.t > t_final * (1 + 1e-12):
-        raise bad(f"t = {state.t!r} is beyond t_final = {t_final!r}")
+    """Check a RunState before it is resumed (:meth:`fokkerplanck.flow.stepping.RunState.problems`:
+    shapes, finiteness, index ranges and consistency); ``marks`` and ``t_final`` check the time and
+    save index. Raises :class:`CheckpointError` (a ValueError) saying what is wrong."""
+    found = state.problems(shape, marks, t_final)
+    if found:
+        raise _unusable(where, found[0])
 
 
 class Checkpoint(Tracker):

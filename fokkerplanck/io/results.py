@@ -54,6 +54,7 @@ from .._validation import as_samples
 from . import integrity
 from .atomic import atomic_h5
 from .integrity import DamagedFileError
+from .._version import __version__
 
 __all__ = ["save", "load", "load_run", "SavedRun", "solutions_equal", "read_samples", "open_hdf5", "FORMAT",
            "FORMAT_VERSION"]
@@ -119,7 +120,7 @@ def _write_grid(group, grid):
 
 def _read_grid(group, where="", max_cells=None):
     """The Grid of a group's ``lower``/``upper``/``shape`` attributes, checked before it is built."""
-    from ..grid import Grid
+    from ..flow.grid import Grid
 
     try:
         lower = np.asarray(group.attrs["lower"], dtype=float).ravel()
@@ -237,8 +238,7 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
     Path
         The path written.
     """
-    from .. import __version__
-    from ..solution import Solution
+    from ..flow.solution import Solution
 
     if not isinstance(solution, Solution):
         raise ValueError(f"save expects a fokkerplanck.Solution, got {type(solution).__name__}.")
@@ -364,7 +364,7 @@ def _check_shapes(f, datasets, grid, where):
 
 
 def _solution_from(f, values, grid, where):
-    from ..solution import Solution
+    from ..flow.solution import Solution
 
     s = f["solution"]
     meta = _read_json(s.attrs, "metadata", where)
@@ -446,7 +446,7 @@ def load(path):
 
 def solutions_equal(a, b) -> bool:
     """True when two solutions hold identical arrays (bit for bit), history, grid and metadata."""
-    from ..solution import Solution
+    from ..flow.solution import Solution
 
     if not (isinstance(a, Solution) and isinstance(b, Solution)):
         return False

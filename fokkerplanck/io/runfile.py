@@ -63,9 +63,10 @@ from pathlib import Path
 import numpy as np
 
 from .._timeline import lattice_times, off_lattice
-from ..densities import Density, Gaussian, GaussianMixture, SampleKDE, Barenblatt, Uniform
+from ..flow.densities import Density, Gaussian, GaussianMixture, SampleKDE, Barenblatt, Uniform
 from . import toml as _toml
 from .toml import Table, TomlError, numeric_array
+from .._version import __version__
 
 __all__ = ["RunSpec", "RunFileError", "read_run_file", "parse_run", "loads"]
 
@@ -109,7 +110,7 @@ def read_run_file(path, *, force: bool = False) -> RunSpec:
     ------
     RunFileError
         A one-line message naming the file, the table and key, and what was expected; or, unless
-        ``force``, a budget refusal (``"FILE: budget: ..."``, see :mod:`fokkerplanck._budget`).
+        ``force``, a budget refusal (``"FILE: budget: ..."``, see :mod:`fokkerplanck.flow.budget`).
     """
     path = Path(path)
     data, text = _toml.load(path, "run file", RunFileError)
@@ -205,10 +206,10 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
               force: bool = False) -> RunSpec:
     """Check a run description (the dict read from TOML) and build the objects of a run.
 
-    Unless ``force``, the run's estimated memory and steps are checked (:mod:`fokkerplanck._budget`)
+    Unless ``force``, the run's estimated memory and steps are checked (:mod:`fokkerplanck.flow.budget`)
     and a run beyond them is refused with a :class:`RunFileError` ``"SOURCE: budget: ..."``."""
-    from .. import _budget
-    from ..grid import Grid
+    from ..flow import budget as _budget
+    from ..flow.grid import Grid
 
     def budget(fn, *args, **kw):
         if force:
@@ -261,7 +262,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
     fl = _table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
                                                 "n_saves", "error_relative_to", "linear_solver"})
-    from ..divergences import available_divergences
+    from ..flow.divergences import available_divergences
 
     divergence = fl.string("divergence", "jsd", choices=tuple(available_divergences()))
     t_final = fl.number("t_final", positive=True)
@@ -357,8 +358,6 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
     if particles is not None:
         budget(_budget.check_particles, particles["n"], t_final, particles["dt"], particles["n_snapshots"], d,
                particles["velocity"], reduce="[particles] n, n_snapshots or the steps (t_final / [particles] dt)")
-    from .. import __version__
-
     fp_text = "\n".join([__version__, text, repr(sorted(data.items(), key=lambda kv: kv[0]))] + data_files)
     return RunSpec(name=name, text=text, path=None, grid=grid, target=target, initial=initial, divergence=divergence,
                    t_final=t_final, dt=dt, solve_options=dict(solve_options, t_eval=t_eval), particles=particles,

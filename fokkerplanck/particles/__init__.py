@@ -21,11 +21,12 @@ _kernels
     The compiled (numba) loops of the velocity fields (private).
 """
 
-from . import kde, sampling
+from . import kde
+from ..flow import sampling
 from .driver import simulate
 from .ensemble import Ensemble
 from .integrators import METHODS, SDE_METHODS, reflect
-from .sampling import sample
+from ..flow.sampling import sample
 from .velocities import (VELOCITIES, CustomVelocity, DiscriminatorVelocity, GridVelocity, KDEVelocity, SDEDrift,
                          VelocityField, face_velocities)
 

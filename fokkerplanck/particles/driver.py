@@ -36,14 +36,14 @@ import warnings
 
 import numpy as np
 
-from . import sampling as _sampling
+from ..flow import sampling as _sampling
 from .. import _validation as _v
 from .._timeline import merge_tolerance, milestones
-from ..densities import Density
-from ..grid import Grid
+from ..flow.densities import Density
+from ..flow.grid import Grid
 from .ensemble import Ensemble
 from .integrators import METHODS, SDE_ALIASES, SDE_METHODS, reflect
-from .sampling import sample
+from ..flow.sampling import sample
 from .velocities import VELOCITIES, CustomVelocity, FlowArguments
 
 __all__ = ["simulate"]
@@ -106,7 +106,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     domain : Grid, optional
         Deprecated spelling of ``grid`` (a ``DeprecationWarning``).
     force : bool
-        Skip the budget check (:mod:`fokkerplanck._budget`): by default more than 10^7 steps, an
+        Skip the budget check (:mod:`fokkerplanck.flow.budget`): by default more than 10^7 steps, an
         estimated memory beyond 80 % of the available memory, or too many particle-steps is
         refused with a ValueError before any work.
 
@@ -170,7 +170,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     if d not in (1, 2, 3):
         raise ValueError(f"particles live in 1, 2 or 3 dimensions, got {d}.")
     t_eval = _v.times(t_eval, t_final)
-    from .. import _budget
+    from ..flow import budget as _budget
 
     _budget.check_particles(n, t_final, dt, len(t_eval), d, velocity, force=force)  # before any work
     rng = _v.seed_rng(seed)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field as _field
 
 import numpy as np
 
-from ..grid import Grid
+from ..flow.grid import Grid
 
 __all__ = ["Ensemble", "COUNTERS"]
 
@@ -113,11 +113,11 @@ class Ensemble:
         r""":math:`W_p` between the particles and ``solution.u`` at every saved time of the ensemble.
 
         Every ``self.t`` must be a saved time of ``solution`` (a :class:`~fokkerplanck.Solution`);
-        ``options`` go to :func:`fokkerplanck.compare.wasserstein`. In 2-D/3-D with the default
+        ``options`` go to :func:`fokkerplanck.analysis.distances.wasserstein`. In 2-D/3-D with the default
         ``method="auto"`` large ensembles get the *sliced* distance (with a UserWarning); pass
         ``method="exact"`` or ``"sliced"`` so the array holds one known kind.
         """
-        from ..compare import wasserstein
+        from ..analysis.distances import wasserstein
 
         out = []
         for t, x in zip(self.t, self.positions):

@@ -73,10 +73,10 @@ import numpy as np
 from . import _kernels
 from . import kde as _kde
 from .. import _validation as _v
-from ..densities import Density, Gaussian, GaussianMixture
-from ..divergences import get_divergence
-from ..grid import Grid
-from ..solution import Solution
+from ..flow.densities import Density, Gaussian, GaussianMixture
+from ..flow.divergences import get_divergence
+from ..flow.grid import Grid
+from ..flow.solution import Solution
 
 __all__ = ["VelocityField", "FlowArguments", "GridVelocity", "KDEVelocity", "SDEDrift", "DiscriminatorVelocity",
            "CustomVelocity", "VELOCITIES", "face_velocities"]

@@ -49,6 +49,7 @@ import numpy as np
 from .cases import INVARIANT_TOL, ladder_steps
 from .exact import coarsen, exact_solution, exact_solution_note, richardson
 from .rates import diagnose, measure_rate
+from .._version import __version__
 
 __all__ = ["verify", "VerifyResult", "exact_solution", "fit_order", "richardson", "measure_rate", "diagnose"]
 
@@ -116,7 +117,7 @@ def _ladder(rows, key, spec, coarsen_shape=None):
     if key == "space":
         exact = []
         for r, f in zip(rows, fields):
-            from ..grid import Grid
+            from ..flow.grid import Grid
 
             g = Grid(spec.grid.lower, spec.grid.upper, r["shape"])
             sub = type(spec)(**{**spec.__dict__, "grid": g})
@@ -234,8 +235,6 @@ def verify(runfile, *, levels: int = 4, out=None, scheduler=None, client=None, n
     part = by_kind["particles"][0]
     sup = dict(w1=part["w1"], floor=part["floor"], ratio=part["ratio"], n=part["n"], method=part["method"],
                tolerance=3.0, passed=bool(part["ratio"] <= 3.0))
-    from .. import __version__
-
     exact_note = space.get("exact_solution") or time_.get("exact_solution") or ""
     report = VerifyResult(
         exact_solution=exact_note,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from .. import analysis as theory
 
 __all__ = ["run_case", "ladder_steps", "INVARIANT_TOL"]
 
@@ -82,9 +83,8 @@ def invariants_of(sol, min_v) -> dict:
 
 def long_signals(spec, sol, lam1, h, n_steps) -> dict:
     """What :func:`fokkerplanck.verify.rates.diagnose` needs, from a long run and rho_d."""
-    from .. import theory
-    from ..divergences import get_divergence
-    from ..problem import setup
+    from ..flow.divergences import get_divergence
+    from ..flow.problem import setup
     from .rates import first_eigenvector, local_rate, mode_balance
 
     t, l1 = np.asarray(sol.history["t"]), np.asarray(sol.history["l1"])
@@ -128,7 +128,7 @@ def long_signals(spec, sol, lam1, h, n_steps) -> dict:
 
 
 def _solve(spec, grid=None, dt=None, t_final=None, t_eval=None, initial=None, tracker=None):
-    from ..solver import solve
+    from ..flow.solve import solve
 
     return solve(spec.target, spec.initial if initial is None else initial, spec.grid if grid is None else grid,
                  spec.t_final if t_final is None else t_final, dt, divergence=spec.divergence,
@@ -137,8 +137,7 @@ def _solve(spec, grid=None, dt=None, t_final=None, t_eval=None, initial=None, tr
 
 def run_case(runfile: str, fingerprint: str, kind: str, level: int = 0, levels: int = 4):
     """One case of a verification (see the module docstring); a dict of scalars and flat lists."""
-    from .. import theory
-    from ..grid import Grid
+    from ..flow.grid import Grid
 
     spec = _spec(runfile)
     dt0, saves = ladder_steps(spec)
@@ -156,7 +155,7 @@ def run_case(runfile: str, fingerprint: str, kind: str, level: int = 0, levels: 
         return dict(dt=dt0 / 2 ** level, t=sol.t.tolist(), u=sol.u.reshape(len(sol.t), -1).tolist(),
                     **invariants_of(sol, tr.min_v))
     if kind == "long":
-        from ..divergences import get_divergence
+        from ..flow.divergences import get_divergence
 
         lam1 = float(theory.spectral_gap(spec.target, spec.grid))
         rate = get_divergence(spec.divergence).phi_prime_at_one * lam1
@@ -199,7 +198,7 @@ def run_case(runfile: str, fingerprint: str, kind: str, level: int = 0, levels: 
                    lemma24_mass_bound=lem["mass_bound"], lemma24_paper_bound=lem["paper_bound"], beta=lem["beta"])
         return out
     if kind == "contraction":
-        from ..problem import setup
+        from ..flow.problem import setup
 
         p = setup(spec.target, spec.initial, spec.grid, spec.divergence)
         perturbed = (0.8 * p.v0 + 0.2) * p.rho  # 0.8 rho_0 + 0.2 rho_d on the cells
@@ -212,7 +211,8 @@ def run_case(runfile: str, fingerprint: str, kind: str, level: int = 0, levels: 
         return dict(dt=dt0, t_final=t_final, l1_start=float(d[0]), l1_end=float(d[-1]),
                     contraction_increase=max(growth, 0.0))
     if kind == "particles":
-        from .. import compare, particles
+        from .. import particles
+        from ..analysis import distances as compare
 
         sol = _solve(spec, dt=dt0, t_eval="steps")
         n = 2000

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from .. import analysis as theory
 
 __all__ = ["measure_rate", "local_rate", "mode_balance", "diagnose", "RATE_REL_TOL"]
 
@@ -51,7 +52,6 @@ def measure_rate(t, y, *, upper: float = 1e-4, lower: float = 1e-9, scale: float
     ``halves`` (rates on the two halves of the window) and ``why`` (why not reached, one line).
     ``scale`` (default: the measured rate) sets the relative allowance between the halves.
     """
-    from .. import theory
 
     out = dict(reached=False, window=[math.nan, math.nan], measured=math.nan, stderr=math.nan,
                halves=[math.nan, math.nan], why="")
@@ -80,7 +80,6 @@ def measure_rate(t, y, *, upper: float = 1e-4, lower: float = 1e-9, scale: float
 
 def local_rate(t, y, t0, t1) -> float:
     """``-d ln y / dt`` fitted on ``[t0, t1]`` (nan when it cannot be fitted)."""
-    from .. import theory
 
     try:
         return theory.fit_rate(t, y, (t0, t1))[0]
@@ -89,27 +88,8 @@ def local_rate(t, y, t0, t1) -> float:
 
 
 def first_eigenvector(target, grid):
-    """``(lambda_1, phi_1)`` of the rho_d-weighted Laplacian, ``phi_1`` M-orthonormal (cells)."""
-    import scipy.linalg
-    import scipy.sparse as sp
-    import scipy.sparse.linalg as spla
-
-    from .. import theory
-    from .._threads import blas_limits
-
-    K, m, coeffs = theory._weighted_laplacian_parts(target, grid)
-    n = K.shape[0]
-    with blas_limits():
-        if n <= 50:
-            vals, vecs = scipy.linalg.eigh(K.toarray(), np.diag(m), subset_by_index=[1, 1])
-        else:
-            pinv = theory._PseudoInverse(K, m, "auto", grid.ndim, coeffs=coeffs, shape=grid.shape)
-            opinv = spla.LinearOperator((n, n), matvec=pinv, dtype=float)
-            v0 = pinv(m * np.random.default_rng(0).standard_normal(n))
-            vals, vecs = spla.eigsh(K, k=1, M=sp.diags(m), sigma=0.0, which="LM", OPinv=opinv, v0=v0, tol=0.0)
-    phi = vecs[:, 0]
-    phi = phi / math.sqrt(float(m @ (phi * phi)))
-    return float(vals[0]), phi
+    """``(lambda_1, phi_1)`` of the rho_d-weighted Laplacian (:func:`fokkerplanck.analysis.spectral.first_mode`)."""
+    return theory.first_mode(target, grid)
 
 
 def mode_balance(u, rho, phi, cell_volume) -> dict:

@@ -17,7 +17,8 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from fokkerplanck import _budget, cli  # noqa: E402
+from fokkerplanck import cli  # noqa: E402
+from fokkerplanck.flow import budget as _budget  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))

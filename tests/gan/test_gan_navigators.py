@@ -5,7 +5,7 @@ import pytest
 
 import fokkerplanck as fp
 from fokkerplanck import gan
-from fokkerplanck.compare import wasserstein
+from fokkerplanck.analysis.distances import wasserstein
 
 BIMODAL = fp.GaussianMixture([0.5, 0.5], [[-2.0], [2.0]], [[[0.25]], [[0.25]]])
 INITIAL = fp.Gaussian([0.0], [[2.25]])

@@ -13,7 +13,7 @@ pytest.importorskip("optax", reason="the neural GAN tests need JAX and optax: pi
 
 import fokkerplanck as fp  # noqa: E402
 from fokkerplanck import gan  # noqa: E402
-from fokkerplanck.compare import sampling_floor, wasserstein  # noqa: E402
+from fokkerplanck.analysis.distances import sampling_floor, wasserstein  # noqa: E402
 
 BIMODAL = fp.GaussianMixture([0.5, 0.5], [[-2.0], [2.0]], [[[0.25]], [[0.25]]])
 INITIAL = fp.Gaussian([0.0], [[2.25]])

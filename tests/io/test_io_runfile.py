@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fokkerplanck as fp
-from fokkerplanck.densities import SampleKDE
+from fokkerplanck.flow.densities import SampleKDE
 from fokkerplanck.io.runfile import RunFileError, RunSpec, loads, parse_run, read_run_file
 from fokkerplanck.io.toml import TomlError
 

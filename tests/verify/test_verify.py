@@ -6,7 +6,7 @@ import json
 import pytest
 
 import fokkerplanck as fp
-from fokkerplanck import divergences
+from fokkerplanck.flow import divergences
 from fokkerplanck.cli import main
 from fokkerplanck.verify import verify
 
@@ -55,8 +55,8 @@ def test_verify_fails_for_a_divergence_with_a_wrong_phi_prime_at_one(tmp_path, c
     predicted rate is half the true one, so the rate check must fail and the exit code be 1,
     with the report still written. The same problem with the true KL passes the rate check."""
     wrong = dataclasses.replace(divergences.KULLBACK_LEIBLER, name="kl_wrong_phi1", phi_prime_at_one=0.5)
-    divergences.register(wrong)
-    try:
+    with divergences.DIVERGENCES.restored():
+        divergences.register(wrong)
         (tmp_path / "wrong.toml").write_text(SMALL_OU.format(div="kl_wrong_phi1"))
         code = main(["verify", str(tmp_path / "wrong.toml"), "--out", str(tmp_path / "w"), "--threads"])
         assert code == 1
@@ -64,8 +64,6 @@ def test_verify_fails_for_a_divergence_with_a_wrong_phi_prime_at_one(tmp_path, c
         assert data["rate"]["reached"] and not data["rate"]["passed"] and not data["passed"]
         assert data["rate"]["measured"] == pytest.approx(2 * data["rate"]["predicted"], rel=0.05)
         assert "FAIL" in capsys.readouterr().out
-    finally:
-        divergences._REGISTRY.pop("kl_wrong_phi1", None)
     (tmp_path / "right.toml").write_text(SMALL_OU.format(div="kl"))
     right = verify(tmp_path / "right.toml", out=tmp_path / "r", processes=False)
     assert right["rate"]["passed"]

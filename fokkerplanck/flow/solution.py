@@ -81,8 +81,12 @@ class Solution:
         return self.u / self.rho_d
 
     def plot(self, particles=None, path=None, **kwargs):
-        """Overview figure (snapshots, JSD and L1 against time): :func:`fokkerplanck.plot.solution`."""
-        from .plot import solution as _plot_solution
+        """Overview figure (snapshots, JSD and L1 against time): :func:`fokkerplanck.plot.solution`.
+
+        The one import upward from the numerics core, by design: a documented accessor (as
+        ``pandas.DataFrame.plot``); the core never plots otherwise, and importing it loads no plotting.
+        """
+        from ..plot import solution as _plot_solution  # the documented accessor: the core's one upward import
 
         return _plot_solution(self, particles=particles, path=path, **kwargs)
 

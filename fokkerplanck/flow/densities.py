@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from scipy.special import logsumexp
+from scipy.special import beta as _beta_fn, gamma as _gamma_fn, logsumexp
 
-from . import _validation as _v
+from .. import _validation as _v
 
-__all__ = ["Density", "Gaussian", "GaussianMixture", "SampleKDE", "Uniform", "Barenblatt"]
+__all__ = ["Density", "Gaussian", "GaussianMixture", "SampleKDE", "Uniform", "Barenblatt", "barenblatt"]
 
 
 def _as_points(points, d: int) -> np.ndarray:
@@ -206,7 +206,7 @@ class Uniform:
 
 class Barenblatt:
     """The Barenblatt profile of :math:`u_\\tau = \\Delta(u^m)` at ``tau``
-    centred at ``center``, of mass 1 on R^d (:func:`fokkerplanck.theory.barenblatt`); a callable. The exact solution
+    centred at ``center``, of mass 1 on R^d (:func:`barenblatt`); a callable. The exact solution
     of the porous medium (m > 1) and fast diffusion (m < 1) equations (run files: ``kind = "barenblatt"``)."""
 
     def __init__(self, m, tau, center):
@@ -216,8 +216,6 @@ class Barenblatt:
 
     def at(self, points, tau):
         """The profile at another similarity time ``tau`` (same ``m`` and centre)."""
-        from .theory import barenblatt
-
         return barenblatt(np.asarray(points, float) - self.center, tau, self.m)
 
     def __call__(self, points):
@@ -271,8 +269,6 @@ class SampleKDE(Density):
         self._wide = (Gaussian(x.mean(axis=0), 100.0 * np.atleast_2d(np.cov(x.T))) if background > 0 else None)
 
     def logpdf(self, points) -> np.ndarray:
-        from scipy.special import logsumexp
-
         x = np.asarray(points, dtype=float)
         if x.ndim == 1 and self.ndim == 1:
             x = x[:, None]
@@ -284,8 +280,6 @@ class SampleKDE(Density):
     def grad_logpdf(self, points) -> np.ndarray:
         r"""``grad ln pdf``: :math:`\sum_i r_i(x)\,H^{-1}(x_i - x)` with kernel responsibilities
         :math:`r_i` (and the background component's share), shape ``(n, d)``."""
-        from scipy.special import logsumexp
-
         x = np.asarray(points, dtype=float)
         if x.ndim == 1 and self.ndim == 1:
             x = x[:, None]
@@ -318,3 +312,66 @@ class SampleKDE(Density):
                 f"background={self.background})")
 
 
+# --- exact self-similar solutions of u_tau = Laplacian(u^m) (the Barenblatt profile) -----------
+
+def barenblatt(x, tau, m, mass=1.0):
+    r"""The Barenblatt(-Pattle) solution of :math:`u_\tau = \Delta(u^m)` in :math:`\mathbb R^d`.
+
+    .. math::
+
+        U(x, \tau) = \tau^{-\alpha}\big(C - k\,|x|^2\tau^{-2\beta}\big)_+^{1/(m-1)},\qquad
+        \alpha = \frac{d}{d(m-1)+2},\ \beta = \frac{\alpha}{d},\ k = \frac{\alpha(m-1)}{2md},
+
+    with C fixed by the mass (J. L. Vázquez, *The Porous Medium Equation*, 2007, section 4.4).
+    For ``m > 1`` (porous medium) it has compact support :math:`|x| \le \sqrt{C/k}\,\tau^\beta`;
+    for ``(d-2)/d < m < 1`` (fast diffusion) it is positive with tails :math:`|x|^{-2/(1-m)}`.
+
+    Toward the uniform target :math:`\rho_d = c = 1/|\mathrm{box}|` the chi^2 flow is
+    :math:`u_t = c^{-1}\Delta(u^2)` (m = 2, :math:`\tau = t/c`) and the squared-Hellinger flow
+    :math:`u_t = \sqrt{c}\,\Delta(u^{1/2})` (m = 1/2, :math:`\tau = \sqrt{c}\,t`), see
+    docs/guide/divergence_family.md.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., d)
+        Points.
+    tau : float
+        Time (> 0) of the similarity solution.
+    m : float
+        Exponent, ``m > max(0, (d - 2)/d)``, ``m != 1``.
+    mass : float
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    x = np.asarray(x, dtype=float)
+    d = x.shape[-1]
+    if not (tau > 0) or m == 1 or not m > max(0.0, (d - 2) / d):
+        raise ValueError(f"need tau > 0 and m > max(0, (d-2)/d), m != 1; got tau={tau}, m={m}, d={d}.")
+    alpha = d / (d * (m - 1) + 2)
+    beta = alpha / d
+    k = alpha * (m - 1) / (2 * m * d)
+    C = _barenblatt_constant(m, d, mass)
+    r2 = np.sum(x * x, axis=-1) * tau ** (-2 * beta)
+    base = C - k * r2
+    if m > 1:
+        return tau ** (-alpha) * np.maximum(base, 0.0) ** (1 / (m - 1))
+    return tau ** (-alpha) * base ** (1 / (m - 1))
+
+
+def _barenblatt_constant(m, d, mass):
+    """C such that the Barenblatt profile has the given mass (radial integral in closed form)."""
+    alpha = d / (d * (m - 1) + 2)
+    k = abs(alpha * (m - 1) / (2 * m * d))
+    area = 2 * np.pi ** (d / 2) / _gamma_fn(d / 2)  # surface of the unit sphere
+    # mass = area * C^{q + d/2} k^{-d/2} * I, with q = 1/(m-1)
+    if m > 1:
+        q = 1 / (m - 1)
+        integral = 0.5 * _beta_fn(d / 2, q + 1)            # int_0^1 (1 - s^2)^q s^{d-1} ds
+        expo = q + d / 2
+    else:
+        q = 1 / (1 - m)
+        integral = 0.5 * _beta_fn(d / 2, q - d / 2)        # int_0^inf (1 + s^2)^{-q} s^{d-1} ds
+        expo = d / 2 - q
+    return (mass * k ** (d / 2) / (area * integral)) ** (1 / expo)

@@ -1,7 +1,7 @@
 r"""Matrix-free geometric multigrid for the Hessians ``diag(d) + hK`` on the structured grid.
 
 Every linear system of the package has the form :math:`(D + hK)x = b` with ``D >= 0`` diagonal and
-``K`` the :math:`\rho_d`-weighted finite-volume Laplacian of :mod:`fokkerplanck.operators`, given
+``K`` the :math:`\rho_d`-weighted finite-volume Laplacian of :mod:`fokkerplanck.flow.operators`, given
 by its face coefficients ``k_ij`` (one array per axis). Such a matrix is a symmetric M-matrix
 whose coefficients follow rho_d over many orders of magnitude. This module solves it with
 conjugate gradients preconditioned by one multigrid V-cycle, without assembling any matrix:
@@ -32,11 +32,16 @@ The compiled kernels work on 3-D arrays; 1-D and 2-D grids are viewed as ``(1, 1
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg
 from numba import njit
 
-__all__ = ["Multigrid", "COARSE_MAX", "COARSE_SCALE"]
+from ... import _threads
+from .base import F8, LinearSolver, register
+
+__all__ = ["Multigrid", "MultigridCG", "COARSE_MAX", "COARSE_SCALE"]
 
 #: Coarsening stops when a level has at most this many cells; that level is solved densely.
 COARSE_MAX = 200
@@ -272,7 +277,7 @@ def as_3d_shape(shape) -> tuple[int, int, int]:
 
 
 def faces_3d(coeffs, shape):
-    """Face-coefficient arrays of :func:`fokkerplanck.operators.face_coefficients` in the 3-D view."""
+    """Face-coefficient arrays of :func:`fokkerplanck.flow.operators.face_coefficients` in the 3-D view."""
     s3 = as_3d_shape(shape)
     lead = 3 - len(shape)
     out = []
@@ -305,7 +310,7 @@ class Multigrid:
     Parameters
     ----------
     coeffs : list of ndarray
-        Face coefficients of ``K`` (:func:`fokkerplanck.operators.face_coefficients`).
+        Face coefficients of ``K`` (:func:`fokkerplanck.flow.operators.face_coefficients`).
     shape : tuple of int
         The grid shape (1, 2 or 3 axes).
     singular : bool
@@ -447,7 +452,7 @@ class Multigrid:
         CG runs on the Jacobi-scaled system ``S K S y = S b``, ``S = diag(a)^{-1/2}``, ``x = S y``,
         whose kernel is ``n = S^{-1} 1``: when rho_d spans 30 decades, the unscaled residual of
         the tail cells is round-off of the large ones and CG breaks down there; the scaled one
-        is not (the same scaling as the pyamg path of :mod:`fokkerplanck.theory`). The
+        is not (the same scaling as the pyamg path of :mod:`fokkerplanck.flow.linear.amg`). The
         preconditioner ``S^{-1} B S^{-1}`` is projected off ``n`` on both sides (symmetric).
         """
         top = self.levels[0]
@@ -488,3 +493,79 @@ class Multigrid:
             _direction_update(p, z, rz_new / rz)
             rz = rz_new
         return (s * y).reshape(self.grid_shape), maxiter, False
+
+
+# --------------------------------------------------------------------------------------------
+# the registry entry: linear_solver="multigrid"
+# --------------------------------------------------------------------------------------------
+
+#: Relative residual of the CG solves inside the spectral gap's shift-invert step.
+EIGEN_CG_RTOL = 1e-10
+
+
+@register
+class MultigridCG(LinearSolver):
+    """CG preconditioned by one V-cycle of the matrix-free :class:`Multigrid` (2-D and 3-D default).
+
+    The face hierarchy of K is built once; each solve re-aggregates the diagonal only. Nothing is
+    reused across steps that changes results (the hierarchy depends on K only and each solve sets
+    its own diagonal), so a resumed run needs no state.
+    """
+
+    name = "multigrid"
+    summary = "CG preconditioned by a matrix-free geometric multigrid V-cycle (numba); the Hessian is never assembled"
+
+    @classmethod
+    def unavailable(cls, shape, divergence):
+        if divergence.variable != "w":
+            return (f"does not handle the Newton systems of the divergence {divergence.name!r}, which iterates on v "
+                    "(degenerate diffusion)")
+        return None
+
+    @classmethod
+    def auto_rank(cls, shape, divergence):
+        return 1 if len(shape) >= 2 else None
+
+    @classmethod
+    def memory_bytes(cls, shape):
+        # per level: d, a, x, b, r and the ndim face arrays; the levels sum to 1/(1 - 2^-ndim) of the finest;
+        # CG's vectors x, r, z, p, q on the finest grid
+        n, ndim = float(math.prod(int(s) for s in shape)), len(shape)
+        per_cell = (5 + ndim) / (1.0 - 2.0 ** (-ndim)) + 5
+        return n * per_cell * F8 + COARSE_MAX ** 2 * F8
+
+    @classmethod
+    def eigen_rank(cls, shape):
+        return 1 if len(shape) >= 2 else None
+
+    @classmethod
+    def pseudo_inverse(cls, K, m, coeffs, shape, keep):
+        # no grounding: CG on the singular, consistent system K x = b (sum b = 0) with a multigrid
+        # preconditioner whose coarsest level is a pseudo-inverse (constants exact)
+        mg = Multigrid(coeffs, shape, singular=True)
+        mg.set_diagonal(np.zeros(int(math.prod(shape))), 1.0)
+
+        def solve(b):
+            x, it, ok = mg.solve(b, rtol=EIGEN_CG_RTOL, maxiter=500)
+            if not ok:
+                raise RuntimeError("spectral_gap: multigrid-preconditioned CG did not converge in the "
+                                   "shift-invert solve; try solver=\"direct\".")
+            return x.ravel()
+
+        return solve, False
+
+    def __init__(self, coeffs, shape, divergence, rtol=1e-14, maxiter=200):
+        super().__init__(coeffs, shape, divergence)
+        self.rtol = rtol
+        self.maxiter = maxiter
+        self.mg = Multigrid(coeffs, shape)
+
+    def solve_hessian(self, h, diag, rhs, rtol=None):
+        """Solve ``(diag(diag) + h K) x = rhs``; returns ``(x, iterations)``."""
+        rtol = self.rtol if rtol is None else max(rtol, self.rtol)
+        self.mg.set_diagonal(diag, h)
+        with _threads.blas_limits():  # the coarsest level's Cholesky solve is BLAS
+            x, it, ok = self.mg.solve(rhs, rtol=rtol, maxiter=self.maxiter)
+        if not ok:
+            raise np.linalg.LinAlgError("multigrid-preconditioned CG did not converge")
+        return x.ravel(), max(it, 1)

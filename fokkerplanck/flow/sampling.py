@@ -41,8 +41,9 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import qmc
 
 from .. import _validation as _v
-from ..densities import Density, Gaussian, GaussianMixture
-from ..grid import Grid
+from .densities import Density, Gaussian, GaussianMixture
+from .grid import Grid
+from .problem import discretize
 
 __all__ = ["sample", "uniform", "grid_quantile_transform", "mixture_quantile_1d", "check_method", "METHODS"]
 
@@ -243,8 +244,6 @@ def sample(density, n, *, seed=None, method="iid", grid=None) -> np.ndarray:
         if grid is None:
             raise ValueError(f"cannot sample a {type(density).__name__} directly; pass grid= to sample its "
                              "values on the cells.")
-        from ..problem import discretize
-
         values = discretize(density, grid, "density to sample")
     else:
         if grid is None:

@@ -54,8 +54,9 @@ import math
 import numpy as np
 from numba import njit
 
-from ._optional import require
-from .grid import Grid
+from .._optional import require
+from ..flow.grid import Grid
+from ..flow.sampling import sample
 
 __all__ = ["wasserstein", "WassersteinResult", "wasserstein_1d", "sliced_wasserstein", "total_variation", "jensen_shannon",
            "sampling_floor", "cell_discretisation_bound", "MAX_EXACT_DEFAULT"]
@@ -572,8 +573,6 @@ def sampling_floor(reference, n, p=1, *, repeats=8, seed=0, **wasserstein_option
     ``cv / sqrt(repeats)`` with ``cv`` the draw-to-draw coefficient of variation: about 0.5 for W1
     in 1-D, 0.2 for sliced W1 in 2-D, measured).
     """
-    from .particles.sampling import sample
-
     if not isinstance(reference, tuple):
         raise ValueError("sampling_floor needs the reference as a grid density (grid, values).")
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:

@@ -1,0 +1,256 @@
+r"""The Crandall-Liggett resolvent :math:`(I + hA)^{-1}`: Newton's method and the linear solvers.
+
+One backward-Euler step of :math:`\rho_d v_t = \nabla\cdot(\rho_d\nabla\Phi(v))` (eq. 39-41 of the
+paper for Jensen-Shannon) is, in the variable :math:`w = \Phi(v_{new})`,
+
+.. math::
+
+    M\big(\Phi^{-1}(w) - v_{old}\big) + h K w = 0,
+
+with ``M = diag(rho_d) * cell_volume`` and ``K`` the weighted finite-volume Laplacian of
+:mod:`fokkerplanck.flow.operators`. This is the Euler-Lagrange equation of the strictly convex energy
+
+.. math::
+
+    E(w) = \sum_i m_i\big(F(w_i) - v_{old,i}\,w_i\big) + \frac{h}{2} w^\top K w,
+    \qquad F' = \Phi^{-1},
+
+whose Hessian :math:`\mathrm{diag}(m\,(\Phi^{-1})'(w)) + hK` is a symmetric positive definite
+M-matrix. We minimise E by Newton's method with a backtracking (Armijo) line search on E, which
+converges from any start, for any step ``h``: the large steps that implicit Euler exists for.
+(Picard/fixed-point sweeps, as in FiPy, may stall or diverge at such steps.)
+
+Vocabulary, as in FiPy's documentation: *time steps* are taken by :mod:`fokkerplanck.flow.stepping`;
+each needs several *nonlinear (Newton) iterations* here; each of those needs one *linear solve*,
+direct or with some *linear (CG) iterations*.
+
+Linear solvers (:mod:`fokkerplanck.flow.linear`, one file each, found by name): in 1-D the
+Hessian is tridiagonal and the whole Newton iteration runs in one numba-compiled kernel
+(``"banded"``: Thomas solve, O(n) per iteration). In 2-D/3-D the Hessian is sparse and solved by
+preconditioned conjugate gradients: ``"multigrid"`` (the default there) preconditions with one
+V-cycle of a matrix-free geometric multigrid whose cost grows like the grid; ``"direct"``
+(SuperLU) and ``"amg"`` (pyamg) reuse a preconditioner built from a recent assembled Hessian. The
+CG tolerance follows the Newton residual (inexact Newton). ``"auto"`` asks each solver where it
+applies and picks by their own ranks (:func:`fokkerplanck.flow.linear.select`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import operators
+from .divergences import Divergence
+from .linear import select
+from .linear.direct import AUTO_DIRECT_MAX_3D
+from .newton_1d import STAGNATION, STAGNATION_RESIDUAL, armijo_accepts, newton_kernel_1d
+
+__all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d", "AUTO_DIRECT_MAX_3D"]
+
+STATUS_MESSAGES = {
+    0: "converged",
+    1: "maximum number of Newton iterations reached",
+    2: "line search failed to decrease the step energy",
+    3: "non-finite values in the Newton iteration",
+    4: "linear solver failed",
+}
+
+
+@dataclass
+class ResolventResult:
+    """Outcome of one resolvent solve ``v = (I + hA)^{-1} v_old``."""
+
+    v: np.ndarray
+    w: np.ndarray
+    converged: bool
+    newton_iterations: int
+    linear_iterations: int
+    residual: float
+    status: int
+
+    @property
+    def message(self) -> str:
+        return STATUS_MESSAGES.get(self.status, "unknown")
+
+
+class Resolvent:
+    r"""The discrete resolvent :math:`v \mapsto (I + hA)^{-1} v` for one grid, target and divergence.
+
+    Parameters
+    ----------
+    divergence : Divergence
+    coeffs : list of ndarray
+        Face coefficients from :func:`fokkerplanck.operators.face_coefficients`.
+    cell_mass : ndarray
+        ``rho_d * cell_volume`` on the cells (grid shape).
+    linear_solver : str
+        ``"auto"`` or a name in :data:`fokkerplanck.flow.linear.LINEAR_SOLVERS` (``"banded"``,
+        ``"direct"``, ``"amg"``, ``"multigrid"``); ``"auto"`` lets the solvers' own rules choose
+        (banded in 1-D, multigrid in 2-D and 3-D, SuperLU-CG on 3-D grids of at most
+        :data:`AUTO_DIRECT_MAX_3D` cells and for divergences iterating on ``v``).
+    tol : float
+        Newton stops when the L1 norm of the step residual (in units of mass; total mass is 1)
+        is at most ``tol``. The mass error of a step is bounded by this residual.
+    max_iter : int
+        Maximum Newton iterations per step.
+    """
+
+    def __init__(self, divergence: Divergence, coeffs, cell_mass, linear_solver="auto", tol=1e-13, max_iter=50):
+        self.divergence = divergence
+        self.coeffs = coeffs
+        self.cell_mass = np.asarray(cell_mass, dtype=float)
+        self.shape = self.cell_mass.shape
+        self.ndim = self.cell_mass.ndim
+        self.tol = float(tol)
+        self.max_iter = int(max_iter)
+        entry = select(linear_solver, self.shape, divergence)
+        self._linear = entry(coeffs, self.shape, divergence)
+        self.linear_solver = entry.name
+
+    # -- checkpoint hook: state reused across steps -------------------------------------------
+    def get_state(self) -> dict:
+        """State that the steps reuse and that changes results (e.g. a reused preconditioner), as a
+        dict of numpy arrays; a checkpoint stores it and :meth:`set_state` restores it, so a resumed
+        run is bit-identical to an uninterrupted one. ``{}`` when nothing is reused (1-D kernel)."""
+        return self._linear.get_state()
+
+    def set_state(self, state: dict) -> None:
+        """Restore what :meth:`get_state` returned (``{}``: drop any reused state). ValueError if malformed."""
+        self._linear.set_state(dict(state))
+
+    def initial_guess(self, v_old):
+        return self.divergence.phi(v_old)
+
+    def __call__(self, v_old, h, w0=None) -> ResolventResult:
+        r"""Solve one step of size ``h`` from ``v_old`` (grid-shaped array).
+
+        ``w0`` (a guess of :math:`w = \Phi(v)`, e.g. the previous step's) starts Newton; by default
+        it starts at ``v_old``. For a divergence with Newton variable ``v`` (chi^2) Newton always
+        starts at ``v_old``, which carries the support exactly (``Phi^{-1}(Phi(v))`` need not).
+        """
+        v_old = np.asarray(v_old, dtype=float)
+        h = float(h)
+        if not (np.isfinite(h) and h > 0):
+            raise ValueError(f"the step size h must be a finite number > 0, got {h!r}.")
+        if v_old.shape != self.shape:
+            raise ValueError(f"v_old has shape {v_old.shape}, the grid {self.shape}.")
+        d = self.divergence
+        if d.variable == "v" or w0 is None:
+            s0 = d.s_from_w(self.initial_guess(v_old)) if d.variable == "w" else v_old.copy()
+        else:
+            s0 = d.s_from_w(np.asarray(w0, dtype=float))
+        s0 = np.maximum(s0, d.s_lower)
+        if not np.all(np.isfinite(s0)):
+            # Phi(0) = -inf (reverse KL: Phi = ln v): start empty cells at a tiny positive v instead
+            floor = 1e-14 * max(float(np.max(v_old)), 1e-300)
+            s0 = np.where(np.isfinite(s0), s0, d.s_from_w(d.phi(np.full(self.shape, floor))))
+        if self._linear.runs_newton:
+            s, it, lin, res, status = self._linear.newton(d.s_lower, v_old, s0, self.cell_mass, h, self.tol,
+                                                          self.max_iter)
+        else:
+            s, it, lin, res, status = self._newton(v_old, s0, h)
+        v, w, _, _ = d.s_state(s)
+        v = np.array(v, dtype=float)
+        w = np.array(w, dtype=float)
+        if status == 0:
+            # The step conserves mass exactly in exact arithmetic; what is left is the Newton
+            # residual's sum (<= tol). Rescaling by the mass ratio, a relative change <= tol that keeps
+            # v >= 0, removes it, so mass stays exact to round-off over any number of steps.
+            mass_new = float(np.sum(self.cell_mass * v))
+            if mass_new > 0:
+                v *= float(np.sum(self.cell_mass * v_old)) / mass_new
+        return ResolventResult(v=v, w=w, converged=(status == 0), newton_iterations=int(it),
+                               linear_iterations=int(lin), residual=float(res), status=int(status))
+
+    # -- numpy Newton for any dimension -------------------------------------------------------
+    def _energy(self, s, v_old, h):
+        d = self.divergence
+        m = self.cell_mass
+        _, w, _, _ = d.s_state(s)
+        F = d.phi_inv_antiderivative(w)
+        q = 0.5 * h * operators.dirichlet_form(self.coeffs, w, w)
+        return (float(np.sum(m * (F - v_old * w))) + q,
+                float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q)
+
+    def _newton(self, v_old, s, h):
+        r"""Newton in the Newton variable ``s`` with the projected Armijo search of
+        :func:`newton_kernel_1d`, the linear systems solved in symmetric form.
+
+        :math:`J = M\,\mathrm{diag}(v') + hK\,\mathrm{diag}(w')` is similar to the symmetric
+        positive definite :math:`S = M\,\mathrm{diag}(v') + hD K D`, :math:`D = \mathrm{diag}(\sqrt{w'})`:
+        solve :math:`S y = -D r`, then :math:`dw = D y` and :math:`ds = (-r - hK\,dw) / (m v')`
+        (the rows of :math:`J ds = -r`; for ``s = w``, :math:`w' = 1` and ``ds = y``). No division by
+        :math:`w'`, which vanishes at the bound of chi^2.
+        """
+        d = self.divergence
+        m = self.cell_mass
+        s = np.maximum(np.array(s, dtype=float), d.s_lower)
+        it = lin_total = 0
+        status, res = 1, np.inf
+        e0, scale = self._energy(s, v_old, h)
+        prev = np.inf
+        full_step = False
+        while True:
+            v, w, dv, dw = d.s_state(s)
+            g = m * (v - v_old) + h * operators.apply_laplacian(self.coeffs, w)
+            res = float(np.sum(np.abs(g)))
+            if not np.isfinite(res):
+                status = 3
+                break
+            if res <= self.tol or (res <= STAGNATION_RESIDUAL and full_step and res > 0.5 * prev):
+                # converged, or at the floor of a residual that a full Newton step no longer halves
+                # (the evaluation noise of a numerically built Phi, divergence_from_f): the mass
+                # rescaling after the solve removes what is left
+                status = 0
+                break
+            prev = res
+            if it >= self.max_iter:
+                status = 1
+                break
+            it += 1
+            mdv = np.ravel(m * dv)
+            try:
+                if d.variable == "w":
+                    # the Hessian diag(m (Phi^-1)'(w)) + hK; inexact Newton: the linear tolerance
+                    # follows the nonlinear residual (total mass 1), which keeps Newton's quadratic
+                    # convergence without over-solving early iterations
+                    y, lin = self._linear.solve_hessian(h, mdv, -g.ravel(), rtol=min(1e-2, res))
+                else:
+                    # s = v: the symmetric form D hK D + diag(m v'), D = diag(sqrt(w')), assembled;
+                    # ds is recovered from the rows of J, which needs the solve to round-off (an
+                    # inexact y gives a ds that need not be a descent direction)
+                    sq = np.sqrt(np.ravel(dw))
+                    y, lin = self._linear.solve_symmetric(h, sq, mdv, -sq * g.ravel())
+            except (np.linalg.LinAlgError, RuntimeError):
+                status = 4
+                break
+            lin_total += lin
+            y = y.reshape(self.shape)
+            if d.variable == "w":
+                ds = y
+            else:
+                dW = np.sqrt(dw) * y
+                ds = (-g - h * operators.apply_laplacian(self.coeffs, dW)) / (m * dv)
+            ds = np.where((s <= d.s_lower) & (ds < 0), 0.0, ds)  # projection at the bound
+            slope = float(np.sum(g * dw * ds))
+            if np.max(np.abs(ds)) <= STAGNATION * max(1.0, float(np.max(np.abs(s)))) and res <= STAGNATION_RESIDUAL:
+                status = 0  # correction below the round-off of s: the residual is at its floor
+                break
+            if not slope <= 0.0:
+                status = 3 if not np.isfinite(slope) else 2
+                break
+            alpha, accepted = 1.0, False
+            while alpha > 1e-10:
+                st = np.maximum(s + alpha * ds, d.s_lower)
+                et, scale_t = self._energy(st, v_old, h)
+                if armijo_accepts(et, e0, alpha, slope, scale):
+                    accepted = True
+                    break
+                alpha *= 0.5
+            if not accepted:
+                status = 2
+                break
+            s, e0, scale = st, et, scale_t
+            full_step = alpha == 1.0
+        return s, it, lin_total, res, status
