@@ -49,8 +49,8 @@ def test_every_notebook_is_a_page_with_its_figures(site):
                                     "particles.integrators", "particles.kde", "particles.sampling",
                                     "gan.features", "gan.calibrator", "gan.generators", "gan.navigators",
                                     "gan.neural", "io.results", "io.checkpoint", "io.runfile", "io.toml",
-                                    "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep",
-                                    "fipy_reference"])
+                                    "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep.spec",
+                                    "sweep.execute", "sweep.table", "fipy_reference"])
 def test_api_page_documents_the_public_names(site, module):
     import importlib
 

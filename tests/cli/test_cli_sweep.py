@@ -1,5 +1,5 @@
 """``fokkerplanck sweep`` and its alias ``python -m fokkerplanck.sweep``: arguments and usage errors
-(the sweeps themselves run in tests/test_sweep.py, on a shared cluster)."""
+(the sweeps themselves run in tests/sweep/test_sweep_table.py, on a shared cluster)."""
 
 import subprocess
 import sys

@@ -1,4 +1,5 @@
-"""Sweeps when the cluster fails: a real Dask scheduler and workers (separate processes), killed.
+"""Running a sweep (:mod:`fokkerplanck.sweep.execute`) when the cluster fails: a real Dask scheduler and
+workers (separate processes), killed.
 
 - a worker killed mid-sweep (every worker gone for --worker-timeout): exit 1, finished cases kept;
 - the scheduler killed mid-sweep: one line "lost the connection to the Dask scheduler", exit 1,
@@ -21,11 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from fokkerplanck import sweep
+from fokkerplanck.sweep.execute import NoWorkersError, SweepAborted, run_sweep
+from fokkerplanck.sweep.spec import case_key, load_spec
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 STUDY = textwrap.dedent('''
     import os
@@ -223,14 +225,14 @@ def test_no_workers_from_the_api(tmp_path):
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None,
                       scheduler_kwargs={"dashboard_address": ":0"}) as cluster, Client(cluster) as client:
         t0 = time.monotonic()
-        with pytest.raises(sweep.NoWorkersError, match=r"no Dask worker at .* to run the sweep within 0\.5 s") as info:
-            sweep.run_sweep(spec, tmp_path / "out", client=client, progress=False, worker_timeout=0.5)
+        with pytest.raises(NoWorkersError, match=r"no Dask worker at .* to run the sweep within 0\.5 s") as info:
+            run_sweep(spec, tmp_path / "out", client=client, progress=False, worker_timeout=0.5)
         assert time.monotonic() - t0 < 5
         assert info.value.started is False and info.value.result.n_computed == 0
-        assert isinstance(info.value, sweep.SweepAborted) and isinstance(info.value, RuntimeError)
+        assert isinstance(info.value, SweepAborted) and isinstance(info.value, RuntimeError)
     for bad in (0, -1, "10", True):
         with pytest.raises(ValueError, match="worker_timeout"):
-            sweep.run_sweep(spec, tmp_path / "out", progress=False, worker_timeout=bad)
+            run_sweep(spec, tmp_path / "out", progress=False, worker_timeout=bad)
 
 
 def test_a_case_that_kills_its_worker_fails_alone(tmp_path, monkeypatch):
@@ -241,11 +243,11 @@ def test_a_case_that_kills_its_worker_fails_alone(tmp_path, monkeypatch):
     spec = _spec(tmp_path, 8, func="killer")
     out = tmp_path / "out"
     t0 = time.monotonic()
-    res = sweep.run_sweep(spec, out, processes=True, n_workers=1, allowed_failures=1, progress=False)
+    res = run_sweep(spec, out, processes=True, n_workers=1, allowed_failures=1, progress=False)
     seconds = time.monotonic() - t0
     assert (res.n_computed, res.n_failed) == (7, 1), res.failures
     (key, reason), = res.failures.items()
-    assert key == sweep.case_key(sweep.load_spec(spec).study, {"log": str(tmp_path / "killer.log"), "x": 3})
+    assert key == case_key(load_spec(spec).study, {"log": str(tmp_path / "killer.log"), "x": 3})
     assert reason.startswith("KilledWorker: the case killed every worker it ran on (2 workers")
     assert "running alone" in reason
     assert json.loads((out / "failed" / f"{key}.json").read_text())["error"] == reason

@@ -1,4 +1,6 @@
-"""Tests of the sweep runner: a real (small) LocalCluster, per-case files, skipping finished cases."""
+"""A sweep on a real (small) LocalCluster, shared by the tests: one file per case
+(:mod:`fokkerplanck.sweep.table`), finished cases skipped, the tidy table, the failed cases' files;
+and the command line (``fokkerplanck sweep``, ``python -m fokkerplanck.sweep``)."""
 
 import json
 import runpy
@@ -8,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fokkerplanck import sweep
+from fokkerplanck.sweep.execute import run_sweep
+from fokkerplanck.sweep.spec import SweepSpec, case_key
+from fokkerplanck.sweep.table import _collect, _finished_cases, _write_case, _write_failure
 
 STUDY = textwrap.dedent('''
     import os
@@ -70,7 +74,7 @@ def _calls(study_dir):
 def test_four_case_sweep_then_rerun_computes_nothing(client, study_dir):
     spec = _write_spec(study_dir)
     out = study_dir / "out"
-    res = sweep.run_sweep(spec, out, client=client, progress=False)
+    res = run_sweep(spec, out, client=client, progress=False)
     assert (res.n_cases, res.n_computed, res.n_skipped, res.n_failed) == (4, 4, 0, 0)
     assert len(res.rows) == 4 and len(_calls(study_dir)) == 4
     # the study really ran: lambda_1 = 1/variance (within 1%, see test_theory)
@@ -83,14 +87,14 @@ def test_four_case_sweep_then_rerun_computes_nothing(client, study_dir):
     assert lines[0].split(",")[:4] == ["case", "log", "variance", "n"] and len(lines) == 5
     stamps = {f.name: f.stat().st_mtime_ns for f in files}
     # rerun: nothing is computed, the files are untouched, the table is the same
-    res2 = sweep.run_sweep(spec, out, client=client, progress=False)
+    res2 = run_sweep(spec, out, client=client, progress=False)
     assert (res2.n_computed, res2.n_skipped) == (0, 4)
     assert len(_calls(study_dir)) == 4
     assert {f.name: f.stat().st_mtime_ns for f in (out / "cases").iterdir()} == stamps
     assert res2.csv_path.read_text().splitlines() == lines
     # extending the grid computes only the new cases
     spec = _write_spec(study_dir, variances="[0.5, 2.0, 1.0]")
-    res3 = sweep.run_sweep(spec, out, client=client, progress=False)
+    res3 = run_sweep(spec, out, client=client, progress=False)
     assert (res3.n_cases, res3.n_computed, res3.n_skipped) == (6, 2, 4)
     assert len(_calls(study_dir)) == 6 and len(res3.rows) == 6
 
@@ -98,15 +102,14 @@ def test_four_case_sweep_then_rerun_computes_nothing(client, study_dir):
 def test_failed_cases_are_reported_and_retried(client, study_dir):
     spec = {"name": "fails", "study": f"{(study_dir / 'study.py').as_posix()}:fails", "parameters": {"x": [1, 2, 3]}}
     out = study_dir / "out"
-    res = sweep.run_sweep(spec, out, client=client, progress=False)
+    res = run_sweep(spec, out, client=client, progress=False)
     assert res.n_failed == 1 and "case x=2 is broken" in next(iter(res.failures.values()))
     assert len(res.rows) == 4  # two rows from each good case
     assert len(list((out / "failed").iterdir())) == 1
-    res2 = sweep.run_sweep(spec, out, client=client, progress=False)
+    res2 = run_sweep(spec, out, client=client, progress=False)
     assert (res2.n_computed, res2.n_skipped, res2.n_failed) == (0, 2, 1)  # only the failed case is retried
 
 
-@pytest.mark.filterwarnings("ignore:'fokkerplanck.sweep' found in sys.modules:RuntimeWarning")  # runpy
 def test_command_line_with_scheduler_address(client, study_dir, capsys, monkeypatch):
     from fokkerplanck import cli
 
@@ -133,37 +136,23 @@ def test_command_line_with_scheduler_address(client, study_dir, capsys, monkeypa
     assert rc == 1 and "1 failed" in captured.out and "case x=2 is broken" in captured.err
 
 
-def test_case_key_and_expansion():
-    k1 = sweep.case_key("/a/study.py:f", {"a": 1, "b": 2.0})
-    assert k1 == sweep.case_key("/elsewhere/study.py:f", {"b": 2.0, "a": 1})  # order and directory free
-    assert k1 != sweep.case_key("/a/study.py:f", {"a": 1, "b": 2.5})
-    assert k1 != sweep.case_key("/a/study.py:g", {"a": 1, "b": 2.0})
-    cases, names = sweep.expand_cases({"c": 0}, [{"a": [1, 2], "b": ["x"]}, {"a": [3], "b": ["x", "y"]},
-                                                 {"a": [1], "b": ["x"]}])
-    assert names == ["c", "a", "b"]
-    assert len(cases) == 2 + 2  # the last grid repeats a case
-    assert cases[0] == {"c": 0, "a": 1, "b": "x"}
-
-
-def test_spec_errors_are_clear(study_dir):
-    base = {"name": "s", "study": f"{(study_dir / 'study.py').as_posix()}:gap"}
-    with pytest.raises(sweep.SweepSpecError, match="paramters: unknown key; the sweep spec accepts"):
-        sweep.load_spec({**base, "paramters": {"a": [1]}})
-    with pytest.raises(ValueError, match="non-empty list"):
-        sweep.load_spec({**base, "parameters": {"a": []}})
-    with pytest.raises(ValueError, match="both fixed and varied"):
-        sweep.load_spec({**base, "fixed": {"a": 1}, "parameters": {"a": [1, 2]}})
-    with pytest.raises(ValueError, match="no function 'nope'"):
-        sweep.load_spec({**base, "study": f"{(study_dir / 'study.py').as_posix()}:nope"})
-    with pytest.raises(ValueError, match="needs study"):
-        sweep.load_spec({"name": "s"})
-    with pytest.raises(ValueError, match="sweep spec not found"):
-        sweep.load_spec(str(study_dir / "missing.toml"))
-    bad = study_dir / "bad.toml"
-    bad.write_text("name = [unclosed")
-    with pytest.raises(ValueError, match="bad.toml: not valid TOML"):
-        sweep.load_spec(bad)
-    bad.write_text(f'study = "{base["study"]}"\nname = "a/b"\n')
-    with pytest.raises(sweep.SweepSpecError, match="bad.toml: name: must be a non-empty string without slashes"):
-        sweep.load_spec(bad)
-    assert issubclass(sweep.SweepSpecError, ValueError)
+def test_case_files_and_table_without_a_cluster(tmp_path):
+    spec = SweepSpec(name="t", study="/x/s.py:f", cases=[{"a": 1}, {"a": 2}, {"a": 3}], parameter_names=["a"])
+    keys = [case_key(spec.study, c) for c in spec.cases]
+    cases_dir, failed_dir = tmp_path / "cases", tmp_path / "failed"
+    _write_failure(failed_dir, keys[0], {"a": 1}, "RuntimeError: once")
+    rec = _write_case(cases_dir, failed_dir, keys[0], spec.study, {"a": 1},
+                      [{"y": 0.1, "z": float("inf"), "l": [1, 2]}, {"y": -2.0, "w": "s"}], 0.5)
+    assert not (failed_dir / f"{keys[0]}.json").exists()  # a success removes the earlier failure's file
+    assert rec["study"] == "s:f" and json.loads((cases_dir / f"{keys[0]}.json").read_text()) == rec
+    (cases_dir / f"{keys[1]}.json").write_text('{"params": {"a": 2}, "rows": [')  # cut short: not finished
+    _write_case(cases_dir, failed_dir, keys[2], spec.study, {"a": 30}, [{"y": 1.0}], 0.1)  # other parameters
+    records, todo = _finished_cases(cases_dir, keys, spec.cases)
+    assert list(records) == [keys[0]] and todo == [(keys[1], {"a": 2}), (keys[2], {"a": 3})]
+    assert _finished_cases(cases_dir, keys, spec.cases, recompute=True)[0] == {}
+    res = _collect(spec, tmp_path, keys, records, 1, {keys[1]: "RuntimeError: broken"})
+    assert (res.n_cases, res.n_computed, res.n_skipped, res.n_failed) == (3, 0, 1, 1)
+    assert res.csv_path == tmp_path / "t.csv" and res.failures == {keys[1]: "RuntimeError: broken"}
+    assert res.csv_path.read_text() == (f'case,a,y,z,l,w\n{keys[0]},1,0.1,inf,"[1, 2]",\n'
+                                        f'{keys[0]},1,-2.0,,,s\n')
+    assert res.rows[1] == {"case": keys[0], "a": 1, "y": -2.0, "w": "s"}
