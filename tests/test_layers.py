@@ -95,7 +95,7 @@ def test_every_module_is_in_a_layer():
 
 def test_no_module_imports_a_layer_above_it():
     bad = sorted(f"{a} -> {b}" for a, targets in EDGES.items() for b in targets
-                 if _layer(b) > _layer(a) and (a, b) not in ALLOWED_UPWARD)
+                 if _layer(b) > _layer(a) and (a, b) not in ALLOWED_UPWARD and not a.endswith("__main__"))
     assert not bad, "imports upward:\n" + "\n".join(bad)
 
 
