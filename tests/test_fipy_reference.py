@@ -4,17 +4,10 @@ import numpy as np
 import pytest
 
 import fokkerplanck as fp
+from fokkerplanck.analysis.exact import coarsen as _coarsen
 from fokkerplanck.fipy_reference import solve_fipy
 
 pytest.importorskip("fipy")
-
-
-def _coarsen(u, factor):
-    """Average factor^d blocks of fine cells onto the coarse grid."""
-    shape = []
-    for n in u.shape:
-        shape += [n // factor, factor]
-    return u.reshape(shape).mean(axis=tuple(range(1, 2 * u.ndim, 2)))
 
 
 def _l1(a, b, grid):

@@ -37,6 +37,13 @@ MAX_PARTICLE_STEPS = 10**11   # particles x steps
 MAX_EVALUATIONS = 2 * 10**9   # cells x (mixture components or KDE samples) to put the densities on the grid
 MEMORY_FRACTION = 0.8         # of the available memory
 
+#: Float64 arrays per cell that a run holds besides the linear solver and the saved frames: the
+#: problem (rho_d, v, cell masses, face coefficients), the state and the Newton iteration's
+#: vectors and temporaries, the per-step diagnostics. Measured as the growth of the peak resident
+#: memory with the grid on 2-D 512^2 -> 1024^2 and 3-D 32^3 -> 64^3 JSD runs (about 300 bytes per
+#: cell in all, of which the multigrid's ~115 and two saved frames' 16); see tests/flow/test_budget_memory.py.
+ARRAYS_PER_CELL = 24
+
 
 class BudgetError(ValueError):
     """A run refused by the budget check (too much memory or work); ``force=True`` overrides."""
@@ -61,14 +68,33 @@ def _gib(x: float) -> str:
     return f"{x / 2**30:.3g} GiB"
 
 
-class Estimate:
-    """What :func:`check` estimated: ``memory`` (bytes), ``steps``, and the parts as text."""
+def process_memory() -> float:
+    """Bytes of memory this process holds now (resident set; 0 when it cannot be read)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return float(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
 
-    def __init__(self, memory, steps, parts):
-        self.memory, self.steps, self.parts = memory, steps, parts
+
+class Estimate:
+    """What :func:`check` estimated.
+
+    ``memory``: bytes the run will add (compared with the available memory), ``parts``: the same
+    by part, ``process``: what the process held when it was estimated (interpreter, libraries,
+    compiled kernels), ``peak``: ``process + memory``, the peak resident memory to expect;
+    ``steps``.
+    """
+
+    def __init__(self, memory, steps, parts, process=0.0):
+        self.memory, self.steps, self.parts, self.process = memory, steps, parts, process
+
+    @property
+    def peak(self) -> float:
+        return self.process + self.memory
 
     def __repr__(self):
-        return f"Estimate(memory={_gib(self.memory)}, steps={self.steps:.3g})"
+        return f"Estimate(memory={_gib(self.memory)}, peak={_gib(self.peak)}, steps={self.steps:.3g})"
 
 
 def check(*, cells=0, ndim=1, frames=0, steps=None, linear_bytes=0.0, evaluations=0, particles=0,
@@ -82,7 +108,7 @@ def check(*, cells=0, ndim=1, frames=0, steps=None, linear_bytes=0.0, evaluation
     """
     cells, frames, particles = float(cells), float(frames), float(particles)
     mem_parts = {
-        "densities": cells * 8.0 * 40,
+        "densities": cells * 8.0 * ARRAYS_PER_CELL,
         "saved frames": cells * frames * 8.0 * 2,
         "history": (steps or 0) * 12 * 32.0,
         "linear solver": float(linear_bytes),
@@ -90,7 +116,7 @@ def check(*, cells=0, ndim=1, frames=0, steps=None, linear_bytes=0.0, evaluation
         "density evaluation": min(evaluations, 2_000_000.0) * 8.0 * 4 if evaluations else 0.0,
     }
     memory = sum(mem_parts.values())
-    est = Estimate(memory, steps, mem_parts)
+    est = Estimate(memory, steps, mem_parts, process_memory())
     if force:
         return est
     how = f" Reduce {reduce}, or pass --force (API: force=True) to run anyway." if reduce else \

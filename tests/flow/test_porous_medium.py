@@ -22,16 +22,12 @@ from fokkerplanck.theory import barenblatt_cell_averages
 L1D, TAU0, TAU1 = 5.0, 1.0, 8.0
 
 
-def _uniform(points):
-    return np.ones(points.shape[0])
-
-
 def _run_1d(n, steps, tau1=TAU1):
     grid = fp.Grid([-L1D], [L1D], [n])
     c = 1.0 / (2 * L1D)
     T = (tau1 - TAU0) * c
     u0 = barenblatt_cell_averages(grid, TAU0, 2.0)
-    sol = fp.solve(_uniform, u0, grid, T, T / steps, divergence="chi2")
+    sol = fp.solve(fp.Uniform(grid.lower, grid.upper), u0, grid, T, T / steps, divergence="chi2")
     exact = barenblatt_cell_averages(grid, tau1, 2.0)
     return grid, sol, exact
 
@@ -87,8 +83,9 @@ def test_barenblatt_2d():
     T = (tau1 - tau0) * c
     u0 = barenblatt_cell_averages(grid, tau0, 2.0, sub=8)
     exact = barenblatt_cell_averages(grid, tau1, 2.0, sub=8)
-    coarse = fp.solve(_uniform, u0, grid, T, T / 40, divergence="chi2").u[-1]
-    sol = fp.solve(_uniform, u0, grid, T, T / 80, divergence="chi2")
+    uniform = fp.Uniform(grid.lower, grid.upper)
+    coarse = fp.solve(uniform, u0, grid, T, T / 40, divergence="chi2").u[-1]
+    sol = fp.solve(uniform, u0, grid, T, T / 80, divergence="chi2")
     u = sol.u[-1]
     err_coarse = _l1(grid, coarse, exact)
     assert np.max(np.abs(sol.history["mass"] - 1.0)) < 1e-12

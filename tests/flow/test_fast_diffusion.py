@@ -15,14 +15,10 @@ from fokkerplanck.theory import barenblatt_cell_averages
 L, TAU0, TAU1 = 30.0, 0.5, 1.0
 
 
-def _uniform(points):
-    return np.ones(points.shape[0])
-
-
 def _run(n, steps):
     grid = fp.Grid([-L], [L], [n])
     T = (TAU1 - TAU0) / np.sqrt(1.0 / (2 * L))
-    sol = fp.solve(_uniform, barenblatt_cell_averages(grid, TAU0, 0.5), grid, T, T / steps, divergence="hellinger")
+    sol = fp.solve(fp.Uniform(grid.lower, grid.upper), barenblatt_cell_averages(grid, TAU0, 0.5), grid, T, T / steps, divergence="hellinger")
     return grid, sol, barenblatt_cell_averages(grid, TAU1, 0.5)
 
 

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fokkerplanck as fp
+from fokkerplanck.analysis.exact import coarsen as _coarsen
 
 
 def _fit_order(h, err):
@@ -18,11 +19,6 @@ def _ou_exact(grid, t, m0=1.0, s0sq=0.25):
     m = m0 * np.exp(-t)
     var = 1.0 + (s0sq - 1.0) * np.exp(-2.0 * t)
     return fp.Gaussian([m], [[var]]).pdf(grid.points()).reshape(grid.shape)
-
-
-def _coarsen(u, factor):
-    """Average blocks of `factor` fine cells (1-D) onto the coarse grid."""
-    return u.reshape(-1, factor).mean(axis=1)
 
 
 TARGET = fp.Gaussian([0.0], [[1.0]])

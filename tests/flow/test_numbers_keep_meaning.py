@@ -14,7 +14,7 @@ from fokkerplanck import compare, theory
 from fokkerplanck.io.runfile import RunFileError, loads, parse_run, read_run_file
 from fokkerplanck.flow.stepping import AdaptiveSteps
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # 1. fixed steps that are fixed -------------------------------------------------------------------
