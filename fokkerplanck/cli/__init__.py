@@ -28,6 +28,10 @@ from ..io.toml import TomlError
 from .demos import DEMO_RUN, demo
 from ._signals import Terminated
 from .runner import Interrupted, run
+from .report import info, plot_saved, sweep_summary
+from ..flow.solution import ConvergenceError
+from ..sweep import SweepAborted, run_sweep
+from ..verify import verify
 from .._version import __version__
 
 __all__ = ["main", "read_run_file", "parse_run", "RunSpec", "RunFileError", "Interrupted", "SampleKDE", "run", "demo",
@@ -120,14 +124,10 @@ def _run(args):
 
 
 def _info(args):
-    from .report import info
-
     info(args.results, sys.stdout)
 
 
 def _plot(args):
-    from .report import plot_saved
-
     plot_saved(args.results, args.out, not args.no_animation, sys.stdout)
 
 
@@ -142,9 +142,6 @@ def _seconds(text):
 
 
 def _sweep(args):
-    from ..sweep import SweepAborted, run_sweep
-    from .report import sweep_summary
-
     try:
         result = run_sweep(args.spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
                            processes=args.processes, progress=not args.no_progress, recompute=args.recompute,
@@ -157,9 +154,6 @@ def _sweep(args):
 
 
 def _verify(args):
-    from ..sweep import SweepAborted
-    from ..verify import verify
-
     if args.levels < 3:
         raise RunFileError(f"--levels must be at least 3, got {args.levels}")
     try:
@@ -220,8 +214,6 @@ def _main(argv) -> int:
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the one error handler: one line, the right exit code
-        from ..flow.solution import ConvergenceError
-
         if isinstance(exc, ConvergenceError):
             print(f"fokkerplanck: the solver failed: {_one_line(exc)}", file=sys.stderr)
             return EXIT_FAILED

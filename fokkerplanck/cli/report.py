@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .._timeline import merge_tolerance
+from .. import plot
+from ..analysis import distances as _compare
+from ..io import load_run
 
 __all__ = ["table", "table_times", "w1_method", "write_figures", "info", "plot_saved", "sweep_summary"]
 
@@ -36,7 +39,6 @@ def table(sol, times, ens=None, out=None):
     time (no common times, see :func:`table_times`), a column ``t particles`` shows it. In 2-D/3-D
     beyond ``compare.MAX_EXACT_DEFAULT`` atoms the column is the sliced distance, headed ``SW1``."""
     out = sys.stdout if out is None else out
-    from .. import compare as _compare
     compare = _compare if ens is not None else None
     h = sol.history
     tol = merge_tolerance(sol.t[-1] if len(sol.t) else 1.0)
@@ -87,8 +89,6 @@ def write_figures(sol, out_dir: Path, ens=None, target=None, animation=True):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .. import plot
-
     written = []
 
     def save(fig, name):
@@ -133,8 +133,6 @@ def table_times(sol, t_final, ens=None, n=6):
 
 def info(path, out):
     """``fokkerplanck info``: a few lines about a results file."""
-    from ..io import load_run
-
     saved = load_run(path)
     sol = saved.solution
     h = sol.history
@@ -153,8 +151,6 @@ def info(path, out):
 
 def plot_saved(path, out_dir, animation, out):
     """``fokkerplanck plot``: the figures of a results file (next to it unless ``out_dir``)."""
-    from ..io import load_run
-
     saved = load_run(path)
     out_dir = Path(out_dir) if out_dir is not None else Path(path).parent
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -51,6 +51,9 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import as_samples
+from ..flow.grid import Grid
+from ..flow.solution import Solution
+from ..particles import Ensemble
 from . import integrity
 from .atomic import atomic_h5
 from .integrity import DamagedFileError
@@ -120,8 +123,6 @@ def _write_grid(group, grid):
 
 def _read_grid(group, where="", max_cells=None):
     """The Grid of a group's ``lower``/``upper``/``shape`` attributes, checked before it is built."""
-    from ..flow.grid import Grid
-
     try:
         lower = np.asarray(group.attrs["lower"], dtype=float).ravel()
         upper = np.asarray(group.attrs["upper"], dtype=float).ravel()
@@ -187,8 +188,6 @@ def _ensemble_from(t, positions, meta, box):
     given flat or as the ``counters`` dict, whichever the class takes."""
     import dataclasses
 
-    from ..particles import Ensemble
-
     init = {f_.name: f_ for f_ in dataclasses.fields(Ensemble) if f_.init}
     fallback = dict(velocity="unknown", method="", n=int(positions.shape[1]), seed=None, dt=float("nan"),
                     divergence=None, sampling="")
@@ -238,8 +237,6 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
     Path
         The path written.
     """
-    from ..flow.solution import Solution
-
     if not isinstance(solution, Solution):
         raise ValueError(f"save expects a fokkerplanck.Solution, got {type(solution).__name__}.")
     if run_file is not None and not isinstance(run_file, str):
@@ -364,8 +361,6 @@ def _check_shapes(f, datasets, grid, where):
 
 
 def _solution_from(f, values, grid, where):
-    from ..flow.solution import Solution
-
     s = f["solution"]
     meta = _read_json(s.attrs, "metadata", where)
     options = _read_json(s.attrs, "options", where)
@@ -446,8 +441,6 @@ def load(path):
 
 def solutions_equal(a, b) -> bool:
     """True when two solutions hold identical arrays (bit for bit), history, grid and metadata."""
-    from ..flow.solution import Solution
-
     if not (isinstance(a, Solution) and isinstance(b, Solution)):
         return False
     for f_ in fields(Solution):

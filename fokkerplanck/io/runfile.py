@@ -33,7 +33,8 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
                                 #   rtol or rtol * ||u - rho_d||_L1; see fokkerplanck.solve)
     save_times = [0.0, 1.0, 4.0]   # or "steps", or n_saves = 101 (evenly spaced; with a fixed dt
                                    # the nearest multiples of dt, and save_times must be multiples of dt)
-    linear_solver = "auto"      # or "banded" (1-D), "direct", "amg", "multigrid" (fokkerplanck.solve)
+    linear_solver = "auto"      # or a name of fokkerplanck.flow.linear.LINEAR_SOLVERS: "banded" (1-D), "direct", "amg", "multigrid"
+    scheme = "euler"            # the time-stepping scheme (fokkerplanck.flow.stepping.SCHEMES)
 
     [particles]                 # optional: fokkerplanck.particles.simulate
     n = 2000
@@ -63,8 +64,14 @@ from pathlib import Path
 import numpy as np
 
 from .._timeline import lattice_times, off_lattice
+from ..flow import budget as _budget
+from ..flow.divergences import available_divergences, get_divergence
+from ..flow.grid import Grid
+from ..flow.linear import LINEAR_SOLVERS, select
+from ..flow.stepping import SCHEMES
 from ..flow.densities import Density, Gaussian, GaussianMixture, SampleKDE, Barenblatt, Uniform
 from . import toml as _toml
+from .results import read_samples
 from .toml import Table, TomlError, numeric_array
 from .._version import __version__
 
@@ -171,8 +178,6 @@ def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list |
             center = table.array("center", (d,), ex_mean) if table.has("center") else np.zeros(d)
             return Barenblatt(m, tau, center)
         # samples
-        from .results import read_samples
-
         fname = table.string("file")
         fpath = Path(fname)
         if not fpath.is_absolute():
@@ -208,9 +213,6 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
     Unless ``force``, the run's estimated memory and steps are checked (:mod:`fokkerplanck.flow.budget`)
     and a run beyond them is refused with a :class:`RunFileError` ``"SOURCE: budget: ..."``."""
-    from ..flow import budget as _budget
-    from ..flow.grid import Grid
-
     def budget(fn, *args, **kw):
         if force:
             return
@@ -261,9 +263,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
                        d, "initial", base_dir, data_files, grid)
 
     fl = _table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
-                                                "n_saves", "error_relative_to", "linear_solver"})
-    from ..flow.divergences import available_divergences
-
+                                                "n_saves", "error_relative_to", "linear_solver", "scheme"})
     divergence = fl.string("divergence", "jsd", choices=tuple(available_divergences()))
     t_final = fl.number("t_final", positive=True)
     dt_raw = fl.raw("dt", expected='a positive number or "adaptive"')
@@ -291,8 +291,14 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
         if fl.has("error_relative_to"):
             solve_options["error_relative_to"] = fl.string("error_relative_to", choices=("mass", "distance"))
     if fl.has("linear_solver"):
-        solve_options["linear_solver"] = fl.string("linear_solver",
-                                                   choices=("auto", "banded", "direct", "amg", "multigrid"))
+        name = fl.string("linear_solver", choices=("auto", *LINEAR_SOLVERS.names()))
+        try:
+            select(name, grid.shape, get_divergence(divergence))
+        except ValueError as exc:
+            raise fl.error("linear_solver", str(exc)) from None
+        solve_options["linear_solver"] = name
+    if fl.has("scheme"):
+        solve_options["scheme"] = fl.string("scheme", "euler", choices=tuple(SCHEMES.names()))
     if fl.has("save_times") and fl.has("n_saves"):
         raise fl.error("n_saves", "give either save_times or n_saves, not both")
     if fl.has("save_times"):
