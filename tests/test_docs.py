@@ -43,14 +43,17 @@ def test_every_notebook_is_a_page_with_its_figures(site):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["grid", "densities", "divergences", "operators", "resolvent", "multigrid", "solver",
-                                    "solution", "problem", "diagnostics", "trackers", "theory", "compare", "plot",
-                                    "particles.driver", "particles.ensemble", "particles.velocities",
-                                    "particles.integrators", "particles.kde", "particles.sampling",
-                                    "gan.features", "gan.calibrator", "gan.generators", "gan.navigators",
-                                    "gan.neural", "io.results", "io.checkpoint", "io.runfile", "io.toml",
-                                    "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep.spec",
-                                    "sweep.execute", "sweep.table", "fipy_reference"])
+@pytest.mark.parametrize("module", [
+    "flow.grid", "flow.densities", "flow.sampling", "flow.problem", "flow.divergences", "flow.divergences.base",
+    "flow.divergences.from_f", "flow.operators", "flow.newton_1d", "flow.resolvent", "flow.linear.base",
+    "flow.linear.banded", "flow.linear.direct", "flow.linear.amg", "flow.linear.multigrid", "flow.stepping.base",
+    "flow.stepping.euler", "flow.stepping.controllers", "flow.stepping.loop", "flow.solve", "flow.solution",
+    "flow.diagnostics", "flow.trackers", "flow.budget", "analysis.spectral", "analysis.rates", "analysis.bounds",
+    "analysis.exact", "analysis.distances", "plot",
+    "particles.driver", "particles.ensemble", "particles.velocities", "particles.integrators", "particles.kde",
+    "gan.features", "gan.calibrator", "gan.generators", "gan.navigators", "gan.neural", "io.results", "io.checkpoint",
+    "io.runfile", "io.toml", "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep.spec",
+    "sweep.execute", "sweep.table", "fipy_reference"])
 def test_api_page_documents_the_public_names(site, module):
     import importlib
 
