@@ -230,7 +230,7 @@ def convergence(sol, ax=None, target=None, rate="auto", window="auto"):
             except ValueError:
                 window, reason = None, f"L1 never below 1e-4 (smallest {np.min(l1):.2g})"
         dt = (sol.options or {}).get("dt")
-        shown = theory.discrete_rate(rate, dt) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else rate
+        shown = theory.discrete_rate(rate, dt, sol.options.get("scheme", "euler")) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else rate
         what = "backward Euler's rate" if shown != rate else r"$\Phi'(1)\lambda_1$"
         fitted = None
         if window is not None:
