@@ -17,7 +17,7 @@ The linear solver's part is the memory model of the solver that will run: the en
 :data:`fokkerplanck.flow.linear.LINEAR_SOLVERS` (:meth:`~fokkerplanck.flow.linear.LinearSolver.memory_bytes`).
 The other parts are per-cell costs measured on this package's runs. The estimate is held within
 0.5x-2x of the measured peak resident memory of 2-D 1024^2 and 3-D 64^3 runs by the tests
-(tests/flow/test_budget.py); it exists to refuse runs that cannot fit, not to predict to the megabyte.
+(tests/flow/test_budget_memory.py); it exists to refuse runs that cannot fit, not to predict to the megabyte.
 """
 
 from __future__ import annotations
