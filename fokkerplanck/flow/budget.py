@@ -108,7 +108,7 @@ def check(*, cells=0, ndim=1, frames=0, steps=None, linear_bytes=0.0, evaluation
     """
     cells, frames, particles = float(cells), float(frames), float(particles)
     mem_parts = {
-        "densities": cells * 8.0 * ARRAYS_PER_CELL,
+        "arrays on the cells": cells * 8.0 * ARRAYS_PER_CELL,
         "saved frames": cells * frames * 8.0 * 2,
         "history": (steps or 0) * 12 * 32.0,
         "linear solver": float(linear_bytes),
