@@ -1,8 +1,8 @@
 """The budget check: refuse, before any work, a run that cannot fit in memory or would not end.
 
-:func:`check` estimates a run's peak memory (the densities on the cells times the saved frames,
-the per-step history, the linear solver's matrices and factorisation, the particles times their
-snapshots, the evaluation of the densities) and its work (the number of time steps, cells x
+:func:`check` estimates the memory a run adds (the arrays on the cells, the saved frames, the
+per-step history, the linear solver that will run, the particles times their snapshots, the
+evaluation of the densities) and its work (the number of time steps, cells x
 steps, particles x steps, cells x mixture components or samples), and compares them with
 
 - ``MEMORY_FRACTION`` (80 %) of the memory the machine has available now (``MemAvailable`` in
