@@ -27,7 +27,7 @@ def read_budget(cap: int) -> int:
     from ..flow.budget import MEMORY_FRACTION, available_memory
 
     avail, _ = available_memory()
-    return int(cap if avail is None else max(2**20, min(cap, MEMORY_FRACTION * avail)))
+    return int(cap if avail is None else max(2**16, min(cap, MEMORY_FRACTION * avail)))
 
 
 def regular_file(path, what: str, max_bytes: int, error=ValueError) -> Path:
