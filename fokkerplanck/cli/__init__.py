@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from ..flow.densities import SampleKDE
+from ..io.atomic import full_disk
 from ..io.runfile import RunFileError, RunSpec, parse_run, read_run_file
 from ..io.toml import TomlError
 from .demos import DEMO_RUN, demo
@@ -220,6 +221,9 @@ def _main(argv) -> int:
         if isinstance(exc, ValueError):  # bad input: arguments, densities, damaged files, the budget
             print(f"fokkerplanck: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
+        if isinstance(exc, OSError) and (full := full_disk(exc, exc.filename or "the output")) is not None:
+            print(f"fokkerplanck: error: {full.strerror}", file=sys.stderr)  # the last checkpoint is kept
+            return EXIT_FAILED
         if isinstance(exc, OSError):  # unwritable output directory, a directory where a file should be, ...
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             print(f"fokkerplanck: error: {exc.strerror or _one_line(exc)}{where}", file=sys.stderr)
