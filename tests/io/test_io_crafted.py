@@ -230,3 +230,10 @@ def test_a_run_file_nested_600_deep_is_one_line_exit_2(tmp_path, capsys, text):
     assert fp.cli.main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(run) in err and "nested too deeply" in err
+
+
+def test_linear_solver_does_not_rename_the_run(tmp_path):
+    run = tmp_path / "myrun.toml"
+    run.write_text(GOOD.format(file="s.csv").replace('kind = "samples"\nfile = "s.csv"', 'kind = "gaussian"\nmean = [0.5]\ncov = 1.0')
+                   .replace("[flow]\n", '[flow]\nlinear_solver = "direct"\n'))
+    assert read_run_file(run).name == "myrun"
