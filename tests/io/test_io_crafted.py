@@ -42,6 +42,14 @@ def _restamped(src, dst, fn):
     return dst
 
 
+def _refused(error, loader, path, match):
+    """``loader(path)`` raises ``error``: one line naming the file and saying what is wrong (not a checksum)."""
+    with pytest.raises(error) as info:
+        loader(path)
+    text = str(info.value)
+    assert "\n" not in text and match in text and str(path) in text and "checksum" not in text
+
+
 def _replace(f, name, data):
     del f[name]
     f.create_dataset(name, data=data)
@@ -72,11 +80,8 @@ CHECKPOINT_CASES = {
 def test_crafted_checkpoints_are_refused(files, tmp_path, name):
     d, _, grid = files
     fn, match = CHECKPOINT_CASES[name]
-    path = _restamped(d / "c.h5", tmp_path / "c.h5", fn)
-    with pytest.raises(CheckpointError) as info:
-        load_state(path, shape=grid.shape)
-    text = str(info.value)
-    assert "\n" not in text and match in text and str(path) in text and "checksum" not in text
+    _refused(CheckpointError, lambda p: load_state(p, shape=grid.shape),
+             _restamped(d / "c.h5", tmp_path / "c.h5", fn), match)
 
 
 def _meta(**changes):
@@ -110,11 +115,7 @@ RESULTS_CASES = {
 def test_crafted_results_files_are_refused(files, tmp_path, name):
     d, _, _ = files
     fn, match = RESULTS_CASES[name]
-    path = _restamped(d / "r.h5", tmp_path / "r.h5", fn)
-    with pytest.raises(DamagedFileError) as info:
-        load_run(path)
-    text = str(info.value)
-    assert "\n" not in text and match in text and str(path) in text and "checksum" not in text
+    _refused(DamagedFileError, load_run, _restamped(d / "r.h5", tmp_path / "r.h5", fn), match)
 
 
 def test_crafted_results_file_is_one_line_exit_2_in_info(files, tmp_path, capsys):
