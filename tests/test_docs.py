@@ -72,3 +72,32 @@ def test_pages_stand_alone(site):
     for page in ["getting_started", "mathematics", "citing", "guide/solving", "benchmarks/index", "api/index"]:
         assert (site / f"{page}.html").exists(), page
     assert "mathjax" in (site / "mathematics.html").read_text(encoding="utf-8").lower()
+
+
+@pytest.mark.slow
+def test_math_renders_offline(site):
+    """MathJax is bundled (no CDN), and in headless Chromium without a network an equation renders."""
+    import re
+    import shutil
+
+    html = (site / "mathematics.html").read_text(encoding="utf-8")
+    src = re.search(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html).group(1)
+    assert not src.startswith(("http:", "https:", "//")), src
+    assert (site / src.split("?")[0]).is_file()
+    assert (site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None or shutil.which("unshare") is None:
+        pytest.skip("needs chromium and unshare (network namespace) to check the rendering offline")
+    cmd = ["unshare", "-n", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+           "--dump-dom", (site / "mathematics.html").as_uri()]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if res.returncode != 0 and "unshare" in res.stderr:
+        pytest.skip(f"cannot create a network namespace here: {res.stderr.strip()[:200]}")
+    assert res.stdout.count("<mjx-container") > 10, "equations were not rendered without a network"
+
+
+@pytest.mark.slow
+def test_example_code_blocks_wrap_instead_of_overflowing(site):
+    css = (site / "_static" / "custom.css").read_text(encoding="utf-8")
+    assert "pre-wrap" in css
+    assert "custom.css" in (site / "api" / "index.html").read_text(encoding="utf-8")
