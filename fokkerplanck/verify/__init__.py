@@ -45,6 +45,7 @@ the sweep's ``cases/``; the report passes when every check does.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from .._version import __version__
@@ -117,6 +118,9 @@ def verify(runfile, *, levels: int = 4, out=None, scheduler=None, client=None, n
     RunFileError
         A bad run file (before any work).
     """
+    if not isinstance(runfile, (str, os.PathLike)):
+        raise ValueError(f"runfile must be the path of a run file (a str or Path), got {type(runfile).__name__} "
+                         f"{runfile!r}.")
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 3:
         raise ValueError(f"levels must be an integer >= 3, got {levels!r}.")
     spec = read_run_file(runfile)

@@ -120,3 +120,12 @@ def test_the_report_passes_when_every_check_does(ou_runfile, tmp_path):
         rep = verify(ou_runfile, out=tmp_path / "o", levels=3, processes=False)
     assert rep.passed and rep["answer"]["passed"] and rep["cases"]["computed"] == 1
     assert np.isclose(rep["orders"]["time"]["expected"], 1.0)
+
+
+@pytest.mark.parametrize("bad", [5, None, 1.5, ["run.toml"]])
+def test_verify_refuses_a_runfile_that_is_not_a_path(bad):
+    """Issue 22, item 13: was a TypeError from inside pathlib."""
+    from fokkerplanck.verify import verify
+
+    with pytest.raises(ValueError, match="runfile must be the path of a run file"):
+        verify(bad)
