@@ -6,6 +6,8 @@ fact about it:
 - ``name`` (the ``scheme=`` argument and the run-file spelling) and ``order``, the order of
   accuracy in time that :mod:`fokkerplanck.verify` expects;
 - ``n_previous``: how many earlier states a step uses (the run state keeps them for resume);
+- ``max_step_ratio``: the largest ratio of consecutive steps adaptive steps may take (stability
+  of multistep schemes; unlimited for one-step schemes);
 - :meth:`step`: one step of size ``h`` from the run state, by the resolvent;
 - :meth:`local_error`: the estimate of the local error that adaptive steps control;
 - :meth:`discrete_rate`: the decay rate per unit time of a mode decaying at ``rate`` in the
@@ -17,6 +19,8 @@ entries; adding a scheme is one file.
 """
 
 from __future__ import annotations
+
+import math
 
 from ..._registry import Registry
 
@@ -45,6 +49,7 @@ class Scheme:
     summary = ""
     order = 1
     n_previous = 0
+    max_step_ratio = math.inf
 
     @classmethod
     def step(cls, resolvent, state, h):

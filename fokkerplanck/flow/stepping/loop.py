@@ -67,8 +67,9 @@ class RunState:
                 return [f"{name} has shape {arr.shape} ({arr.dtype}), expected floats of the grid shape {shape}"]
             if not np.all(np.isfinite(arr)):
                 return [f"{name} holds NaN or infinite values"]
-        if np.any(np.asarray(self.v) < 0):
-            return ["v is negative on some cells"]
+        for name in ("v", "v_prev"):
+            if getattr(self, name) is not None and np.any(np.asarray(getattr(self, name)) < 0):
+                return [f"{name} is negative on some cells"]
         counters = self.counters
         if (not isinstance(counters, dict) or set(counters) != set(self.COUNTERS)
                 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counters.values())):
