@@ -91,8 +91,11 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
     callback : callable, optional
         ``callback(t, v, record)`` after every accepted step (a shortcut for a tracker).
     scheme : str
-        The time-stepping scheme, a name in :data:`fokkerplanck.flow.stepping.SCHEMES`
-        (``"euler"``: backward Euler, the default).
+        The time-stepping scheme, a name in :data:`fokkerplanck.flow.stepping.SCHEMES`:
+        ``"euler"`` (backward Euler, the default: first order; mass, positivity, monotone energy,
+        L1 contraction) or ``"bdf2"`` (second order: the resolvent of step ``2h/3`` on the
+        extrapolated data ``(4 v^n - v^{n-1}) / 3``, limited to stay >= 0; mass and positivity are
+        kept, the energy need not decrease at every step; docs/guide/time_stepping.md).
     resume : RunState, optional
         Continue a run from a checkpointed :class:`RunState` (same problem and options); the
         result is identical to that of an uninterrupted run.

@@ -7,6 +7,8 @@ fact about it:
   reports call it) and ``order``, the order of
   accuracy in time that :mod:`fokkerplanck.verify` expects;
 - ``n_previous``: how many earlier states a step uses (the run state keeps them for resume);
+- ``max_step_ratio``: the largest ratio of consecutive steps adaptive steps may take (stability
+  of multistep schemes; unlimited for one-step schemes);
 - :meth:`step`: one step of size ``h`` from the run state, by the resolvent;
 - :meth:`local_error`: the estimate of the local error that adaptive steps control;
 - :meth:`discrete_rate`: the decay rate per unit time of a mode decaying at ``rate`` in the
@@ -18,6 +20,8 @@ entries; adding a scheme is one file.
 """
 
 from __future__ import annotations
+
+import math
 
 from ..._registry import Registry
 
@@ -47,6 +51,7 @@ class Scheme:
     summary = ""
     order = 1
     n_previous = 0
+    max_step_ratio = math.inf
 
     @classmethod
     def step(cls, resolvent, state, h):

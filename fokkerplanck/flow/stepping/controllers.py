@@ -12,7 +12,9 @@ settles at :math:`h r \approx 0.9\sqrt{2\,\mathrm{rtol}}`, so the observed rate
 (0.2% for rtol = 1e-5) at any distance, at the price of steps that stop growing.
 
 A step is accepted when ``err <= tol``, and the next step is
-``h * clip(0.9 * sqrt(tol / err), 0.2, max_growth)``. A step whose Newton iteration fails is
+``h * clip(0.9 * (tol / err)^(1/(p+1)), 0.2, max_growth)`` with ``p`` the scheme's ``order``
+(the square root for backward Euler); the growth is also capped by the scheme's
+``max_step_ratio`` (BDF2: 2, for zero stability). A step whose Newton iteration fails is
 rejected and retried with a quarter of the size (by the time loop).
 """
 
@@ -82,6 +84,9 @@ class AdaptiveSteps:
         self.dt_initial = dt_initial or min(1e-3, t_final / 10 if t_final > 0 else 1e-3)
         self.dt_max = dt_max
         self.max_growth = max_growth
+        # the scheme's own rules: err ~ h^(order+1), and a cap on the ratio of consecutive steps
+        self.exponent = 1.0 / (self.scheme.order + 1)
+        self.growth = min(max_growth, getattr(self.scheme, "max_step_ratio", math.inf))
 
     def initial_step(self) -> float:
         return self.dt_initial
@@ -121,11 +126,15 @@ class AdaptiveSteps:
     def judge(self, state, h, res, cell_mass, coeffs):
         err = self.error(state, h, res, cell_mass, coeffs)
         self.tol = tol = self.tolerance(res, cell_mass)
-        factor = 0.9 * math.sqrt(tol / err) if err > 0 else self.max_growth
+        if err > 0:
+            ratio = tol / err
+            factor = 0.9 * (math.sqrt(ratio) if self.exponent == 0.5 else ratio ** self.exponent)
+        else:
+            factor = self.growth
         self.last_error = err
         if err > tol:
             return False, h * max(0.2, min(0.9, factor))
-        return True, h * max(0.2, min(self.max_growth, factor))
+        return True, h * max(0.2, min(self.growth, factor))
 
     def after_landing(self, h, h_next):
         # a step shortened to hit a save time must not shrink the next one

@@ -108,8 +108,9 @@ class RunState:
                 return [f"{name} has shape {arr.shape} ({arr.dtype}), expected floats of the grid shape {shape}"]
             if not np.all(np.isfinite(arr)):
                 return [f"{name} holds NaN or infinite values"]
-        if np.any(np.asarray(self.v) < 0):
-            return ["v is negative on some cells"]
+        for name in ("v", "v_prev"):
+            if getattr(self, name) is not None and np.any(np.asarray(getattr(self, name)) < 0):
+                return [f"{name} is negative on some cells"]
         if not isinstance(self.saved_v, list):
             return ["the saved frames are not a list"]
         for i, frame in enumerate(self.saved_v):
