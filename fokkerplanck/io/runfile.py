@@ -291,12 +291,12 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
         if fl.has("error_relative_to"):
             solve_options["error_relative_to"] = fl.string("error_relative_to", choices=("mass", "distance"))
     if fl.has("linear_solver"):
-        name = fl.string("linear_solver", choices=("auto", *LINEAR_SOLVERS.names()))
+        solver = fl.string("linear_solver", choices=("auto", *LINEAR_SOLVERS.names()))
         try:
-            select(name, grid.shape, get_divergence(divergence))
+            select(solver, grid.shape, get_divergence(divergence))
         except ValueError as exc:
             raise fl.error("linear_solver", str(exc)) from None
-        solve_options["linear_solver"] = name
+        solve_options["linear_solver"] = solver
     if fl.has("scheme"):
         solve_options["scheme"] = fl.string("scheme", "euler", choices=tuple(SCHEMES.names()))
     if fl.has("save_times") and fl.has("n_saves"):
