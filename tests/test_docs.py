@@ -45,7 +45,10 @@ def test_every_notebook_is_a_page_with_its_figures(site):
 @pytest.mark.slow
 @pytest.mark.parametrize("module", ["grid", "densities", "divergences", "operators", "resolvent", "multigrid", "solver",
                                     "solution", "problem", "diagnostics", "trackers", "theory", "compare", "plot",
-                                    "particles.driver", "particles.ensemble", "particles.velocities",
+                                    "particles.driver", "particles.ensemble", "particles.velocities.base",
+                                    "particles.velocities.grid", "particles.velocities.kde",
+                                    "particles.velocities.sde", "particles.velocities.discriminator",
+                                    "particles.velocities.custom",
                                     "particles.integrators", "particles.kde", "particles.sampling",
                                     "gan.features", "gan.calibrator", "gan.generators", "gan.navigators",
                                     "gan.neural", "io.results", "io.checkpoint", "io.runfile", "io.toml",
