@@ -40,6 +40,11 @@ extensions = [
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "jupyter_execute"]
 templates_path = ["_templates"]
 html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+
+# --- math: MathJax 3.2.2 bundled in _static/mathjax (from the npm package; see its README.txt), not a
+# CDN, so that the built site renders equations without a network connection.
+mathjax_path = "mathjax/tex-chtml.js"
 
 # --- MyST (markdown pages and notebooks) ---------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]

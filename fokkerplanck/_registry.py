@@ -11,8 +11,19 @@ list or an if-chain about it. Adding a member is one new file that registers its
 from __future__ import annotations
 
 import contextlib
+import importlib
+import pkgutil
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "import_members"]
+
+
+def import_members(package: str, path) -> list[str]:
+    """Import every public module of a registry package (``package``, its ``__path__``), so that a
+    member file dropped into the folder registers itself with no other edit; returns their names."""
+    names = [info.name for info in pkgutil.iter_modules(path) if not info.name.startswith("_")]
+    for name in names:
+        importlib.import_module(f"{package}.{name}")
+    return names
 
 
 class Registry:

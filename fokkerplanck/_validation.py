@@ -19,6 +19,24 @@ def _is_real_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def float_array(name: str, value) -> np.ndarray:
+    """``value`` as a float array, or a ValueError naming ``name`` (never numpy's bare conversion error)."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be numbers, got the string {value!r}.")
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be numbers (a number or a sequence of numbers), got {value!r}.") from None
+
+
+def boolean(name: str, value) -> bool:
+    """``value`` if it is a bool (numpy's included), else a ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}.")
+
+
 def positive_number(name: str, value, allow_zero: bool = False) -> float:
     """``value`` as a float that is finite and > 0 (>= 0 with ``allow_zero``)."""
     if not _is_real_number(value) or not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):

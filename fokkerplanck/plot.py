@@ -34,6 +34,7 @@ import numpy as np
 from . import analysis as theory
 from .flow.divergences import get_divergence
 from .flow.solution import Solution
+from .flow.stepping import get_scheme
 
 __all__ = ["snapshots", "convergence", "particles", "kymograph", "animate", "solution",
            "snapshot_times", "PARTICLE_COLOR_ON_HEATMAP"]
@@ -184,8 +185,8 @@ def convergence(sol, ax=None, target=None, rate="auto", window="auto"):
     r"""JSD and L1 distance to ``rho_d`` against time (log scale), with the predicted asymptotic
     rate drawn only where the run is in its asymptotic regime.
 
-    The predicted L1 rate (:math:`\Phi'(1)\lambda_1`, or backward Euler's
-    :math:`\ln(1 + h\Phi'(1)\lambda_1)/h` for a fixed step ``h``) is a statement about the
+    The predicted L1 rate (:math:`\Phi'(1)\lambda_1`, or for a fixed step ``h`` the discrete rate
+    of the run's scheme, backward Euler's :math:`\ln(1 + h\Phi'(1)\lambda_1)/h`) is a statement about the
     *asymptotic* decay: it is drawn, anchored at the start of the window, only over the window
     where the L1 distance is between 1e-4 and 1e-9 (:func:`fokkerplanck.theory.decay_window`),
     next to the rate fitted there with its standard error. A run that never gets there shows no
@@ -230,8 +231,9 @@ def convergence(sol, ax=None, target=None, rate="auto", window="auto"):
             except ValueError:
                 window, reason = None, f"L1 never below 1e-4 (smallest {np.min(l1):.2g})"
         dt = (sol.options or {}).get("dt")
-        shown = theory.discrete_rate(rate, dt) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else rate
-        what = "backward Euler's rate" if shown != rate else r"$\Phi'(1)\lambda_1$"
+        scheme = get_scheme(sol.options.get("scheme", "euler"))
+        shown = theory.discrete_rate(rate, dt, scheme) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else rate
+        what = f"{scheme.label}'s rate" if shown != rate else r"$\Phi'(1)\lambda_1$"
         fitted = None
         if window is not None:
             try:

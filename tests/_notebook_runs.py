@@ -1,7 +1,8 @@
 """Execute every teaching notebook once per test session; test_notebooks and test_docs share the runs.
 
 Executing the notebooks is the slow part of both the notebook tests and the documentation build, so
-it is done once: :func:`executed_notebooks` runs them one after another with nbclient's
+it is done once: :func:`executed_notebooks` runs them one after another (:func:`execute`: a
+per-cell timeout, and a stalled run retried from the start in a new kernel) with nbclient's
 synchronous client (the asynchronous one, driven by asyncio from here, twice left the first
 kernel waiting for a message until the cell timeout of 180 s), keeps
 the executed copies in a temporary folder, and returns that folder with the result of each run.
@@ -21,24 +22,44 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TIMEOUT = 180  # seconds per cell
+ATTEMPTS = 3   # a run that stalls (a cell timeout or a dead kernel) is retried from the start in a new kernel
+
+
+def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS):
+    """Execute the notebook at ``path`` in ``workdir``; returns ``(executed notebook, failed attempts)``.
+
+    With ipykernel 7 and nbclient a kernel and its client were seen both waiting for a message for
+    minutes (issue 22); a rerun in a new kernel took seconds. So each cell has ``timeout`` seconds,
+    and a run that times out or whose kernel dies is done again from the start, at most ``attempts``
+    times in all. An error raised by a cell (CellExecutionError) is not retried."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    stalls = []
+    for attempt in range(attempts):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", shutdown_kernel="immediate",
+                                resources={"metadata": {"path": str(workdir)}})
+        try:
+            client.execute()  # raises CellExecutionError naming the failing cell
+            return nb, stalls
+        except (CellTimeoutError, DeadKernelError, TimeoutError) as exc:
+            stalls.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            if attempt + 1 == attempts:
+                raise
 
 
 @functools.lru_cache(maxsize=None)
 def executed_notebooks():
     """(folder of executed copies, {path: executed notebook or the exception it raised}, {path: seconds})."""
-    from nbclient import NotebookClient
-
     out_dir = Path(tempfile.mkdtemp(prefix="fokkerplanck-notebooks-"))
     seconds, results = {}, {}
     for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
         # run in a scratch directory, so a notebook that writes files leaves nothing behind
         workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
-        client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
-                                resources={"metadata": {"path": str(workdir)}})
         start = time.perf_counter()
         try:
-            client.execute()  # raises CellExecutionError naming the failing cell
+            nb, _ = execute(path, workdir)
             nbformat.write(nb, out_dir / path.name)
             results[path] = nb
         except Exception as exc:  # noqa: BLE001 - reported by the tests that use the run

@@ -43,17 +43,19 @@ def test_every_notebook_is_a_page_with_its_figures(site):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["grid", "densities", "divergences", "operators", "resolvent", "multigrid", "solver",
-                                    "solution", "problem", "diagnostics", "trackers", "theory", "compare", "plot",
-                                    "particles.driver", "particles.ensemble", "particles.velocities.base",
-                                    "particles.velocities.grid", "particles.velocities.kde",
-                                    "particles.velocities.sde", "particles.velocities.discriminator",
-                                    "particles.velocities.custom",
-                                    "particles.integrators", "particles.kde", "particles.sampling",
-                                    "gan.features", "gan.calibrator", "gan.generators", "gan.navigators",
-                                    "gan.neural", "io.results", "io.checkpoint", "io.runfile", "io.toml",
-                                    "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep.spec",
-                                    "sweep.execute", "sweep.table", "fipy_reference"])
+@pytest.mark.parametrize("module", [
+    "flow.grid", "flow.densities", "flow.sampling", "flow.problem", "flow.divergences", "flow.divergences.base",
+    "flow.divergences.from_f", "flow.operators", "flow.newton_1d", "flow.resolvent", "flow.linear.base",
+    "flow.linear.banded", "flow.linear.direct", "flow.linear.amg", "flow.linear.multigrid", "flow.stepping.base",
+    "flow.stepping.euler", "flow.stepping.controllers", "flow.stepping.loop", "flow.solve", "flow.solution",
+    "flow.diagnostics", "flow.trackers", "flow.budget", "analysis.spectral", "analysis.rates", "analysis.bounds",
+    "analysis.exact", "analysis.distances", "plot",
+    "particles.driver", "particles.ensemble", "particles.velocities.base", "particles.velocities.grid",
+    "particles.velocities.kde", "particles.velocities.sde", "particles.velocities.discriminator",
+    "particles.velocities.custom", "particles.integrators", "particles.kde",
+    "gan.features", "gan.calibrator", "gan.generators", "gan.navigators", "gan.neural", "io.results", "io.checkpoint",
+    "io.runfile", "io.toml", "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep.spec",
+    "sweep.execute", "sweep.table", "fipy_reference"])
 def test_api_page_documents_the_public_names(site, module):
     import importlib
 
@@ -72,3 +74,32 @@ def test_pages_stand_alone(site):
     for page in ["getting_started", "mathematics", "citing", "guide/solving", "benchmarks/index", "api/index"]:
         assert (site / f"{page}.html").exists(), page
     assert "mathjax" in (site / "mathematics.html").read_text(encoding="utf-8").lower()
+
+
+@pytest.mark.slow
+def test_math_renders_offline(site):
+    """MathJax is bundled (no CDN), and in headless Chromium without a network an equation renders."""
+    import re
+    import shutil
+
+    html = (site / "mathematics.html").read_text(encoding="utf-8")
+    src = re.search(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html).group(1)
+    assert not src.startswith(("http:", "https:", "//")), src
+    assert (site / src.split("?")[0]).is_file()
+    assert (site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None or shutil.which("unshare") is None:
+        pytest.skip("needs chromium and unshare (network namespace) to check the rendering offline")
+    cmd = ["unshare", "-n", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+           "--dump-dom", (site / "mathematics.html").as_uri()]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if res.returncode != 0 and "unshare" in res.stderr:
+        pytest.skip(f"cannot create a network namespace here: {res.stderr.strip()[:200]}")
+    assert res.stdout.count("<mjx-container") > 10, "equations were not rendered without a network"
+
+
+@pytest.mark.slow
+def test_example_code_blocks_wrap_instead_of_overflowing(site):
+    css = (site / "_static" / "custom.css").read_text(encoding="utf-8")
+    assert "pre-wrap" in css
+    assert "custom.css" in (site / "api" / "index.html").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import numpy as np
 
 import fokkerplanck as fp
 from fokkerplanck import theory
-from fokkerplanck.verify.exact import coarsen, richardson as extrapolate
+from fokkerplanck.analysis.exact import coarsen, richardson as extrapolate
 from fokkerplanck.verify.rates import measure_rate
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import _validation as _v
 from ..flow.divergences import get_divergence
+from ..flow.stepping import get_scheme
 from .spectral import spectral_gap
 
 __all__ = ["predicted_rate", "discrete_rate", "predicted_rates", "solution_rate", "fit_rate", "decay_window"]
@@ -75,31 +76,32 @@ def solution_rate(solution, target=None, quantity: str = "l1") -> float:
     return float(predicted_rate(lam1, solution.divergence, quantity))
 
 
-def discrete_rate(rate: float, dt: float) -> float:
-    r"""Backward Euler's decay rate per unit time for a mode decaying at ``rate``.
+def discrete_rate(rate: float, dt: float, scheme="euler") -> float:
+    r"""The decay rate per unit time, under steps ``dt`` of ``scheme``, of a mode decaying at ``rate``.
 
-    One step multiplies the mode by :math:`1/(1 + h r)`, so the observed rate is
+    The formula is the scheme's own (:meth:`fokkerplanck.flow.stepping.base.Scheme.discrete_rate`).
+    Backward Euler (the default): one step multiplies the mode by :math:`1/(1 + h r)`, so
 
     .. math::  r_h = \frac{\ln(1 + h r)}{h} = r - \tfrac12 h r^2 + O(h^2).
     """
     rate = _v.positive_number("rate", rate, allow_zero=True)
     dt = _v.positive_number("dt", dt, allow_zero=True)
-    return rate if dt == 0 else math.log1p(dt * rate) / dt
+    return float(get_scheme(scheme).discrete_rate(rate, dt))
 
 
-def predicted_rates(lam1: float, divergence="jsd", dt: float | None = None) -> dict:
+def predicted_rates(lam1: float, divergence="jsd", dt: float | None = None, scheme="euler") -> dict:
     r"""Predicted asymptotic rates of the L1 distance and of the energy for one flow.
 
     Returns a dict with ``l1`` (:math:`\Phi'(1)\lambda_1`) and ``energy`` (twice that; the JSD
     for the Jensen-Shannon flow, KL for the KL flow; the history's ``jsd`` decays at the same
-    rate for either), and when ``dt`` is given their backward-Euler counterparts ``l1_discrete``
-    and ``energy_discrete`` (:math:`\ln(1+h r_{L^1})/h` and twice that: a squared mode decays
-    by :math:`(1+hr)^{-2}` per step).
+    rate for either), and when ``dt`` is given their counterparts under steps of ``scheme``,
+    ``l1_discrete`` and ``energy_discrete`` (backward Euler: :math:`\ln(1+h r_{L^1})/h` and twice
+    that: a squared mode decays by :math:`(1+hr)^{-2}` per step).
     """
     r = predicted_rate(lam1, divergence, "l1")
     out = {"l1": r, "energy": 2.0 * r}
     if dt is not None:
-        rh = discrete_rate(r, dt)
+        rh = discrete_rate(r, dt, scheme)
         out.update(l1_discrete=rh, energy_discrete=2.0 * rh)
     return out
 

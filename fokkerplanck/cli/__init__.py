@@ -19,14 +19,16 @@ traceback (set FOKKERPLANCK_TRACEBACK=1 to see one for unexpected errors).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from ..flow.densities import SampleKDE
+from ..io.atomic import full_disk
 from ..io.runfile import RunFileError, RunSpec, parse_run, read_run_file
 from ..io.toml import TomlError
 from .demos import DEMO_RUN, demo
-from ._signals import Terminated
+from ._signals import Terminated, command_signals
 from .runner import Interrupted, run
 from .report import info, plot_saved, sweep_summary
 from ..flow.solution import ConvergenceError
@@ -166,28 +168,26 @@ def _verify(args):
     return EXIT_OK if report.passed else EXIT_FAILED
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
-
-
 def _one_line(exc) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``fokkerplanck`` command; returns the exit code."""
-    import signal
+    """Entry point of the ``fokkerplanck`` command; returns the exit code.
 
+    Every SIGINT or SIGTERM gives exit 130, also one that Python swallowed (raised inside a
+    garbage-collection callback, say) or that arrives while the error line is printed."""
     try:
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM
-        previous = None
-    try:
-        return _main(argv)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        with command_signals() as seen:
+            code = _main(argv)
+            if seen and code != EXIT_INTERRUPTED:  # a signal was swallowed somewhere: still an interruption
+                print("fokkerplanck: terminated (SIGTERM)" if seen[0] == signal.SIGTERM else "fokkerplanck: interrupted",
+                      file=sys.stderr)
+                code = EXIT_INTERRUPTED
+        return code
+    except KeyboardInterrupt:  # a second signal while the first was reported
+        return EXIT_INTERRUPTED
 
 
 def _main(argv) -> int:
@@ -220,6 +220,9 @@ def _main(argv) -> int:
         if isinstance(exc, ValueError):  # bad input: arguments, densities, damaged files, the budget
             print(f"fokkerplanck: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USAGE
+        if isinstance(exc, OSError) and (full := full_disk(exc, exc.filename or "the output")) is not None:
+            print(f"fokkerplanck: error: {full.strerror}", file=sys.stderr)  # the last checkpoint is kept
+            return EXIT_FAILED
         if isinstance(exc, OSError):  # unwritable output directory, a directory where a file should be, ...
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             print(f"fokkerplanck: error: {exc.strerror or _one_line(exc)}{where}", file=sys.stderr)

@@ -17,6 +17,7 @@ from .._timeline import merge_tolerance
 from .. import plot
 from ..analysis import distances as _compare
 from ..io import load_run
+from ..io.atomic import full_disk
 
 __all__ = ["table", "table_times", "w1_method", "write_figures", "info", "plot_saved", "sweep_summary"]
 
@@ -93,8 +94,12 @@ def write_figures(sol, out_dir: Path, ens=None, target=None, animation=True):
 
     def save(fig, name):
         p = out_dir / name
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
+        try:
+            fig.savefig(p, dpi=110)
+        except OSError as exc:
+            raise (full_disk(exc, p) or exc) from None
+        finally:
+            plt.close(fig)
         written.append(p)
 
     parts = (ens.t, ens.positions) if ens is not None else None

@@ -21,7 +21,7 @@ from ..flow.stepping import StateError
 from ..io import save
 from ..io.checkpoint import Checkpoint, CheckpointError, load_state
 from ..progress import ProgressBar
-from ._signals import StopOnSignal, deferred_signals
+from ._signals import StopOnSignal, deferred_signals, interruptible, stop_if_requested
 from .._timeline import milestones
 from ..io.runfile import RunSpec
 from ..particles import VELOCITIES, simulate
@@ -119,50 +119,69 @@ def _run(spec, out_dir, resume, quiet, figures, out, err, force):
     ckpt = Checkpoint(ckpt_path, every_seconds=spec.output["checkpoint_seconds"],
                       every_steps=spec.output["checkpoint_steps"], fingerprint=spec.fingerprint)
     bar = ProgressBar(enabled=False if quiet else None, stream=err, desc=spec.name)
-    kw = {k: v for k, v in spec.solve_options.items() if k != "t_eval"}
-    t0 = time.perf_counter()
+    where = dict(results_written=False)
     try:
-        with deferred_signals():
-            sol = solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt,
-                           divergence=spec.divergence, t_eval=t_eval, trackers=[bar, ckpt, StopOnSignal(ckpt)],
-                           resume=state, force=force, **kw)
+        with deferred_signals():  # the whole run: time loop, particles, saving, figures
+            return _phases(spec, out_dir, state, ckpt, bar, t_eval, grid_driven, quiet, figures, out, force, where)
     except StateError as exc:  # the checkpoint does not fit this run (the loop checked it before any step)
         raise CheckpointError(f"{ckpt_path}: unusable checkpoint: {exc.what}; start over without --resume "
                               "(or delete the checkpoint).") from None
     except KeyboardInterrupt:
         bar.finish(None)
-        if ckpt_path.exists():
-            with_t = f" (t = {ckpt.last_t:.6g})" if ckpt.last_t is not None else ""
-            msg = (f"interrupted; the last checkpoint{with_t} is {ckpt_path}: continue with "
-                   f"'fokkerplanck run {spec.path or spec.name + '.toml'} --resume'")
-        else:
-            msg = (f"interrupted before the first checkpoint (written every "
-                   f"{spec.output['checkpoint_seconds']:g} s); nothing to resume from")
-        raise Interrupted(msg) from None
+        raise Interrupted(_interrupted_message(spec, ckpt, results if where["results_written"] else None)) from None
+
+
+def _interrupted_message(spec, ckpt, results):
+    if results is not None:
+        return (f"interrupted after the results file {results} was written (it is complete); "
+                f"'fokkerplanck plot {results}' writes the figures")
+    if ckpt.path.exists():
+        with_t = f" (t = {ckpt.last_t:.6g})" if ckpt.last_t is not None else ""
+        return (f"interrupted; the last checkpoint{with_t} is {ckpt.path}: continue with "
+                f"'fokkerplanck run {spec.path or spec.name + '.toml'} --resume'")
+    return (f"interrupted before the first checkpoint (written every "
+            f"{spec.output['checkpoint_seconds']:g} s); nothing to resume from")
+
+
+def _phases(spec, out_dir, state, ckpt, bar, t_eval, grid_driven, quiet, figures, out, force, where):
+    """The phases of a run, under deferred signals: a stop is taken between them (and inside the
+    time loop after a step, inside particles and figures at once), never while a file is written."""
+    results = out_dir / f"{spec.name}.h5"
+    kw = {k: v for k, v in spec.solve_options.items() if k != "t_eval"}
+    t0 = time.perf_counter()
+    try:
+        sol = solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt, divergence=spec.divergence,
+                    t_eval=t_eval, trackers=[bar, ckpt, StopOnSignal(ckpt)], resume=state, force=force, **kw)
     except ConvergenceError as exc:
         if exc.solution is not None:
             save(results, exc.solution, run_file=spec.text, metadata=dict(name=spec.name, failed=str(exc)))
             raise ConvergenceError(f"{exc} (partial results in {results})", solution=exc.solution, step=exc.step,
-                                      time=exc.time, dt=exc.dt, residual=exc.residual) from None
+                                   time=exc.time, dt=exc.dt, residual=exc.residual) from None
         raise
+    stop_if_requested()
     elapsed = time.perf_counter() - t0
     ens = None
     if spec.particles is not None:
-        ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol, force=force)
+        with interruptible():
+            ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol, force=force)
     if grid_driven:
         sol = _keep_frames(sol, spec.solve_options["t_eval"])  # store only the requested frames
     if not quiet:
         print(f"{spec.name}: {spec.divergence} flow on {sol.grid}, t_final = {spec.t_final:g}, "
               f"{sol.n_steps} steps ({sol.n_rejected} rejected) in {elapsed:.2f} s, beta = {sol.beta:.3g}", file=out)
-    times = table_times(sol, spec.t_final, ens)
-    rows = table(sol, times, ens, out=out if not quiet else io.StringIO())
+    with interruptible():
+        times = table_times(sol, spec.t_final, ens)
+        rows = table(sol, times, ens, out=out if not quiet else io.StringIO())
     save(results, sol, run_file=spec.text, particles=ens, metadata=dict(name=spec.name, table=rows))
+    where["results_written"] = True
+    stop_if_requested()
     with_figs = spec.output["figures"] if figures is None else figures
     written = [results]
     if with_figs:
-        written += write_figures(sol, out_dir, ens, target=spec.target, animation=spec.output["animation"])
-    if ckpt_path.exists():
-        ckpt_path.unlink()
+        with interruptible():
+            written += write_figures(sol, out_dir, ens, target=spec.target, animation=spec.output["animation"])
+    if ckpt.path.exists():
+        ckpt.path.unlink()
     if not quiet:
         for p in written:
             print(f"wrote {p}", file=out)

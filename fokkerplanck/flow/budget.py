@@ -1,8 +1,8 @@
 """The budget check: refuse, before any work, a run that cannot fit in memory or would not end.
 
-:func:`check` estimates a run's peak memory (the densities on the cells times the saved frames,
-the per-step history, the linear solver's matrices and factorisation, the particles times their
-snapshots, the evaluation of the densities) and its work (the number of time steps, cells x
+:func:`check` estimates the memory a run adds (the arrays on the cells, the saved frames, the
+per-step history, the linear solver that will run, the particles times their snapshots, the
+evaluation of the densities) and its work (the number of time steps, cells x
 steps, particles x steps, cells x mixture components or samples), and compares them with
 
 - ``MEMORY_FRACTION`` (80 %) of the memory the machine has available now (``MemAvailable`` in
@@ -17,7 +17,7 @@ The linear solver's part is the memory model of the solver that will run: the en
 :data:`fokkerplanck.flow.linear.LINEAR_SOLVERS` (:meth:`~fokkerplanck.flow.linear.LinearSolver.memory_bytes`).
 The other parts are per-cell costs measured on this package's runs. The estimate is held within
 0.5x-2x of the measured peak resident memory of 2-D 1024^2 and 3-D 64^3 runs by the tests
-(tests/flow/test_budget.py); it exists to refuse runs that cannot fit, not to predict to the megabyte.
+(tests/flow/test_budget_memory.py); it exists to refuse runs that cannot fit, not to predict to the megabyte.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def check(*, cells=0, ndim=1, frames=0, steps=None, linear_bytes=0.0, evaluation
     """
     cells, frames, particles = float(cells), float(frames), float(particles)
     mem_parts = {
-        "densities": cells * 8.0 * ARRAYS_PER_CELL,
+        "arrays on the cells": cells * 8.0 * ARRAYS_PER_CELL,
         "saved frames": cells * frames * 8.0 * 2,
         "history": (steps or 0) * 12 * 32.0,
         "linear solver": float(linear_bytes),

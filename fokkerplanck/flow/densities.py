@@ -29,7 +29,11 @@ def _as_points(points, d: int) -> np.ndarray:
 
 
 def _check_cov(cov, d: int, what: str) -> np.ndarray:
-    cov = np.asarray(cov, dtype=float)
+    with np.errstate(all="ignore"):  # huge entries: the checks below say what is wrong, in one line
+        return _checked_cov(_v.float_array(f"{what}: cov", cov), d, what)
+
+
+def _checked_cov(cov, d: int, what: str) -> np.ndarray:
     if cov.ndim == 0 and d == 1:
         cov = cov.reshape(1, 1)
     if cov.shape != (d, d):
@@ -79,7 +83,7 @@ class Gaussian(Density):
     """
 
     def __init__(self, mean, cov):
-        mean = np.atleast_1d(np.asarray(mean, dtype=float))
+        mean = np.atleast_1d(_v.float_array("Gaussian: mean", mean))
         if mean.ndim != 1:
             raise ValueError(f"Gaussian: mean must be a flat sequence of length d, got shape {mean.shape}.")
         if not np.all(np.isfinite(mean)):
@@ -130,8 +134,8 @@ class GaussianMixture(Density):
     """
 
     def __init__(self, weights, means, covs):
-        weights = np.atleast_1d(np.asarray(weights, dtype=float))
-        means = np.asarray(means, dtype=float)
+        weights = np.atleast_1d(_v.float_array("GaussianMixture: weights", weights))
+        means = _v.float_array("GaussianMixture: means", means)
         if weights.ndim != 1 or weights.size == 0:
             raise ValueError("GaussianMixture: weights must be a non-empty flat sequence.")
         if means.ndim == 1:
@@ -141,7 +145,7 @@ class GaussianMixture(Density):
                              f"(one per weight), got {np.shape(means)}.")
         if np.any(weights < 0) or not np.all(np.isfinite(weights)) or weights.sum() <= 0:
             raise ValueError("GaussianMixture: weights must be finite, non-negative and not all zero.")
-        covs = np.asarray(covs, dtype=float)
+        covs = _v.float_array("GaussianMixture: covs", covs)
         d = means.shape[1]
         if covs.shape != (weights.size, d, d):
             raise ValueError(f"GaussianMixture: covs must have shape ({weights.size}, {d}, {d}), got {covs.shape}.")

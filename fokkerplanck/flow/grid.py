@@ -1,14 +1,23 @@
 """Uniform cell-centred grids on boxes in 1, 2 and 3 dimensions.
 
 The boundary of the box is impermeable (no-flux): the finite-volume operators in
-:mod:`fokkerplanck.operators` simply have no faces on the boundary, so mass never leaves.
+:mod:`fokkerplanck.flow.operators` simply have no faces on the boundary, so mass never leaves.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["Grid"]
+from .. import _validation as _v
+
+__all__ = ["Grid", "MAX_CELLS"]
+
+#: The most cells a grid may have (in all, and per axis): 2^33, about 8.6e9, whose one float64
+#: array alone is 64 GiB. Larger grids are refused when they are made (the budget refuses far
+#: smaller runs that do not fit the machine).
+MAX_CELLS = 2**33
 
 
 class Grid:
@@ -45,9 +54,16 @@ class Grid:
     """
 
     def __init__(self, lower, upper, shape):
-        lower = np.atleast_1d(np.asarray(lower, dtype=float))
-        upper = np.atleast_1d(np.asarray(upper, dtype=float))
-        shape_arr = np.atleast_1d(np.asarray(shape))
+        lower = np.atleast_1d(_v.float_array("Grid: lower", lower))
+        upper = np.atleast_1d(_v.float_array("Grid: upper", upper))
+        if isinstance(shape, (str, bytes)):
+            raise ValueError(f"Grid: shape must be whole numbers of cells, got the string {shape!r}.")
+        try:
+            shape_arr = np.atleast_1d(np.asarray(shape))
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"Grid: shape must be whole numbers of cells, got {shape!r}.") from None
+        if shape_arr.dtype.kind not in "iuf":
+            raise ValueError(f"Grid: shape must be whole numbers of cells, got {shape!r}.")
         if lower.ndim != 1 or upper.ndim != 1 or shape_arr.ndim != 1:
             raise ValueError("Grid: lower, upper and shape must be flat sequences, one entry per dimension, "
                              "e.g. Grid(lower=[-5, -5], upper=[5, 5], shape=[128, 128]).")
@@ -64,15 +80,28 @@ class Grid:
         if not np.issubdtype(shape_arr.dtype, np.integer):
             if not np.all(np.equal(np.mod(shape_arr, 1), 0)):
                 raise ValueError(f"Grid: shape must hold whole numbers of cells, got {shape_arr.tolist()}.")
+        if not np.all(np.isfinite(shape_arr)) or np.any(np.abs(shape_arr) > MAX_CELLS):
+            raise ValueError(f"Grid: shape={shape_arr.tolist()} is beyond {MAX_CELLS:.3g} cells per axis.")
         shape_t = tuple(int(s) for s in shape_arr)
         if min(shape_t) < 2:
             raise ValueError(f"Grid: every axis needs at least 2 cells, got shape={list(shape_t)}.")
+        cells = math.prod(shape_t)
+        if cells > MAX_CELLS:
+            raise ValueError(f"Grid: shape={list(shape_t)} has {cells:.3g} cells, more than {MAX_CELLS:.3g} "
+                             f"(one array of them alone would need {cells * 8 / 2**30:.3g} GiB); use fewer cells.")
+        with np.errstate(over="ignore"):
+            spacing = (upper - lower) / np.asarray(shape_t, dtype=float)
+            volume = float(np.prod(spacing))
+        if not (np.all(np.isfinite(spacing)) and math.isfinite(volume) and volume > 0):
+            raise ValueError(f"Grid: the box [{lower.tolist()}, {upper.tolist()}] with shape {list(shape_t)} has cells "
+                             f"of width {spacing.tolist()} and volume {volume!r}; choose a box whose cell widths and "
+                             "cell volume are finite positive numbers.")
         self.lower = lower
         self.upper = upper
         self.shape = shape_t
         self.ndim = len(shape_t)
-        self.spacing = (upper - lower) / np.asarray(shape_t, dtype=float)
-        self.cell_volume = float(np.prod(self.spacing))
+        self.spacing = spacing
+        self.cell_volume = volume
         self.axes = tuple(lower[a] + (np.arange(shape_t[a]) + 0.5) * self.spacing[a] for a in range(self.ndim))
         self.edges = tuple(np.linspace(lower[a], upper[a], shape_t[a] + 1) for a in range(self.ndim))
 

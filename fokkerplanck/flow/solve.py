@@ -141,6 +141,11 @@ def solve(target, initial, grid, t_final, dt=1e-2, *, divergence="jsd", t_eval=N
     if not save_steps:
         t_eval = _v.times(t_eval, t_final)
     trackers = _trackers(trackers, callback)
+    uniform_steps = _v.boolean("uniform_steps", uniform_steps)
+    force = _v.boolean("force", force)
+    if resume is not None and not isinstance(resume, RunState):
+        raise ValueError(f"resume must be a RunState (from a checkpoint or a tracker with wants_state), "
+                         f"got {type(resume).__name__}.")
     check_solve(grid, target, initial, t_final, "adaptive" if adaptive else controller.dt, t_eval, linear_solver,
                 getattr(controller, "dt_max", None), force=force, divergence=divergence)
     if not adaptive and uniform_steps:

@@ -11,11 +11,12 @@ it was, so readers and a rerun after a crash see either the old file or the comp
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text", "atomic_h5"]
+__all__ = ["atomic_path", "write_text", "atomic_h5", "DiskFullError", "full_disk"]
 
 
 def _umask() -> int:
@@ -65,18 +66,68 @@ def atomic_path(path):
 
 def write_text(path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (newlines are written as given); returns the path."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "w", encoding=encoding, newline="") as fh:
+                fh.write(text)
+    except OSError as exc:
+        full = full_disk(exc, path)
+        if full is None:
+            raise
+        raise full from None
     return Path(path)
+
+
+class DiskFullError(OSError):
+    """No space left on the device (or the quota or file size limit reached) while writing a file;
+    the destination keeps its previous content (e.g. the last checkpoint)."""
+
+
+_FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+         errno.EFBIG: "file size limit exceeded"}
+
+
+def full_disk(exc, path):
+    """A :class:`DiskFullError` for ``exc`` if it says the disk is full, else ``None``."""
+    if isinstance(exc, DiskFullError):
+        return exc
+    if getattr(exc, "errno", None) not in _FULL:
+        return None
+    err = DiskFullError(exc.errno, f"{_FULL[exc.errno]} while writing {path}")
+    err.filename = str(path)
+    return err
+
+
+def _write_image(tmp, image) -> None:
+    with open(tmp, "wb") as fh:
+        fh.write(image)
+        fh.flush()
 
 
 @contextlib.contextmanager
 def atomic_h5(path):
     """Open a new HDF5 file for writing that appears at ``path`` only once it is complete
-    (see :func:`atomic_path`)."""
+    (see :func:`atomic_path`).
+
+    The file is built in memory (HDF5's core driver, no backing store) and its image written with
+    ordinary file I/O when the block ends: a write error (a full disk) is then a Python
+    :class:`OSError` (:class:`DiskFullError` when the disk is full) with the destination untouched,
+    never an error inside HDF5's own writes and close."""
     import h5py
 
     with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
+        f = h5py.File(str(tmp), "w", driver="core", backing_store=False, block_size=2**20)
+        try:
             yield f
+            f.flush()
+            image = f.id.get_file_image()
+        finally:
+            f.close()
+        try:
+            _write_image(tmp, image)
+        except OSError as exc:
+            full = full_disk(exc, path)
+            if full is None:
+                raise
+            raise full from None
+        del image

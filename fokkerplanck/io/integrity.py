@@ -22,8 +22,18 @@ import numpy as np
 
 __all__ = ["inspect", "content_digest", "stamp", "verify", "DamagedFileError", "DEFAULT_MAX_BYTES"]
 
-#: Largest declared dataset a loader reads (bytes); larger ones are refused before reading.
+#: Largest declared dataset a loader reads (bytes), at most; the memory budget
+#: (:func:`fokkerplanck.io.limits.read_budget`: 80 % of the memory available now) may allow less.
 DEFAULT_MAX_BYTES = 8 * 2**30
+
+#: Compression ratio beyond which a dataset of more than ``RATIO_MIN_BYTES`` is refused: density data
+#: compresses a few times at most (shuffle and gzip of float64), a compression bomb (gigabytes of
+#: zeros in a few megabytes, or chunks never written) about a thousand times.
+MAX_COMPRESSION_RATIO = 100
+RATIO_MIN_BYTES = 16 * 2**20
+
+#: Datasets are read and digested in blocks of about this many bytes (constant extra memory).
+BLOCK_BYTES = 16 * 2**20
 
 CHECKSUM_ATTR = "checksum"
 
@@ -42,14 +52,29 @@ def _layout_ok(ds) -> bool:
     return layout in (h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED, h5py.h5d.COMPACT)
 
 
-def inspect(f, where: str, *, strings=(), max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = 8) -> dict:
+def _storage_bytes(ds) -> int:
+    try:
+        return int(ds.id.get_storage_size())
+    except Exception:  # noqa: BLE001 - unreadable: counted as nothing stored
+        return 0
+
+
+def inspect(f, where: str, *, strings=(), max_bytes: int | None = None, max_depth: int = 8) -> dict:
     """Check the structure of an open file without reading any dataset; returns ``{path: dataset}``.
 
-    Raises :class:`DamagedFileError` (a ValueError) naming the first offending object.
+    The declared sizes of all datasets together must fit ``max_bytes`` (default: the memory budget,
+    :func:`fokkerplanck.io.limits.read_budget`), and a large dataset may not declare far more than it
+    stores (``MAX_COMPRESSION_RATIO``). Raises :class:`DamagedFileError` (a ValueError) naming the
+    first offending object.
     """
     import h5py
 
+    from .limits import read_budget
+
+    if max_bytes is None:
+        max_bytes = read_budget(DEFAULT_MAX_BYTES)
     found = {}
+    total = [0]
 
     def walk(group, depth):
         if depth > max_depth:
@@ -82,9 +107,18 @@ def inspect(f, where: str, *, strings=(), max_bytes: int = DEFAULT_MAX_BYTES, ma
                 raise DamagedFileError(f"{where}: dataset {full} has non-numeric dtype {obj.dtype}; refusing to "
                                        "load it.")
             nbytes = int(np.prod(obj.shape, dtype=object)) * obj.dtype.itemsize if obj.shape else obj.dtype.itemsize
-            if nbytes > max_bytes:
+            total[0] += nbytes
+            if nbytes > max_bytes or total[0] > max_bytes:
                 raise DamagedFileError(f"{where}: {full} declares shape {obj.shape} ({nbytes / 2**30:.3g} GiB), "
-                                       f"more than the {max_bytes / 2**30:.3g} GiB a loader reads; refused.")
+                                       f"beyond the {max_bytes / 2**30:.3g} GiB a loader reads (the memory "
+                                       "budget); refused.")
+            if nbytes > RATIO_MIN_BYTES:
+                stored = _storage_bytes(obj)
+                if stored * MAX_COMPRESSION_RATIO < nbytes:
+                    raise DamagedFileError(f"{where}: {full} declares {nbytes / 2**30:.3g} GiB stored in "
+                                           f"{stored / 2**20:.3g} MiB (compressed more than "
+                                           f"{MAX_COMPRESSION_RATIO}:1, which density data never is); refused as "
+                                           "a compression bomb.")
             found[full] = obj
 
     walk(f, 0)
@@ -111,10 +145,24 @@ def _dataset_bytes(ds, value) -> bytes:
     return arr.dtype.str.encode() + repr(arr.shape).encode() + np.ascontiguousarray(arr).tobytes()
 
 
-def _read(ds, where, strings):
+def _read(ds, where, strings, h):
+    """Read a dataset and feed :func:`_dataset_bytes` of it to the hash ``h``: large arrays block by
+    block along the first axis (into the array that is returned, without a second copy)."""
     name = ds.name.lstrip("/")
     try:
-        return ds.asstr()[()] if name in strings else ds[()]
+        if name in strings or ds.ndim == 0 or ds.size * ds.dtype.itemsize <= BLOCK_BYTES:
+            value = ds.asstr()[()] if name in strings else ds[()]
+            h.update(_dataset_bytes(ds, value))
+            return value
+        out = np.empty(ds.shape, dtype=ds.dtype)
+        h.update(out.dtype.str.encode() + repr(out.shape).encode())
+        row = max(1, out[0].nbytes)
+        step = max(1, BLOCK_BYTES // row)
+        for i in range(0, ds.shape[0], step):
+            sel = np.s_[i:min(i + step, ds.shape[0])]
+            ds.read_direct(out, sel, sel)
+            h.update(out[sel])
+        return out
     except Exception as exc:  # noqa: BLE001 - OSError (checksum filter, truncation), UnicodeDecodeError, ...
         raise DamagedFileError(f"{where}: cannot read {ds.name} ({_short(exc)}); the file is damaged.") from None
 
@@ -154,10 +202,8 @@ def content_digest(f, where: str, strings=()) -> tuple[str, dict]:
                 h.update(f"G{obj.name}\0".encode())
                 walk(obj)
             else:
-                value = _read(obj, where, strings)
-                values[obj.name] = value
                 h.update(f"D{obj.name}\0".encode())
-                h.update(_dataset_bytes(obj, value))
+                values[obj.name] = _read(obj, where, strings, h)
                 attrs_of(obj)
 
     walk(f)

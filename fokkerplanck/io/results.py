@@ -56,6 +56,8 @@ from ..flow.solution import Solution
 from ..particles import Ensemble
 from . import integrity
 from .atomic import atomic_h5
+from .limits import MAX_DATA_BYTES, regular_file
+from .contents import particles_problem, solution_problem
 from .integrity import DamagedFileError
 from .._version import __version__
 
@@ -172,6 +174,9 @@ def _write_particles(f, particles):
     if positions.ndim != 3 or positions.shape[0] != t.size:
         raise ValueError(f"particle positions must have shape (n_snapshots, n, d) with n_snapshots = {t.size} "
                          f"(one per time), got {positions.shape}.")
+    found = particles_problem(t, positions)
+    if found:
+        raise ValueError(f"cannot save these particles: {found}.")
     g = f.create_group("particles")
     _write_array(g, "t", t)
     _write_array(g, "positions", positions, compress=True)
@@ -243,6 +248,9 @@ def save(path, solution, *, run_file: str | None = None, particles=None, metadat
         raise ValueError("run_file must be the text of the run file (a str).")
     grid = solution.grid
     meta = {name: getattr(solution, name) for name in _SCALAR_FIELDS}
+    found = solution_problem(solution.t, solution.u, solution.rho_d, solution.history, meta, solution.options)
+    if found:
+        raise ValueError(f"cannot save this solution: {found}.")
     path = Path(path)
     with atomic_h5(path) as f:
         f.attrs["format"] = FORMAT
@@ -312,20 +320,31 @@ def open_hdf5(path, what="results file"):
 
 def _open(path):
     f = open_hdf5(path)
-    fmt = f.attrs.get("format")
-    if fmt != FORMAT:
+    try:
+        return f, _format_version(f, path)
+    except BaseException:
         f.close()
+        raise
+
+
+def _format_version(f, path):
+    try:
+        fmt = f.attrs.get("format")
+        version = f.attrs.get("format_version", 0)
+    except Exception as exc:  # noqa: BLE001 - OSError from a damaged attribute message or heap
+        raise DamagedFileError(f"{path}: cannot read the file's attributes ({integrity._short(exc)}); the file is "
+                               "damaged.") from None
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8", "replace")
+    if fmt != FORMAT:
         raise DamagedFileError(f"{path}: not a fokkerplanck results file (format attribute {fmt!r}, "
                                f"expected {FORMAT!r}).")
-    try:
-        version = int(f.attrs.get("format_version", 0))
-    except (TypeError, ValueError):
+    if isinstance(version, (bool, np.bool_)) or not isinstance(version, (int, np.integer)):
         version = -1
     if version < 0 or version > FORMAT_VERSION:
-        f.close()
         raise DamagedFileError(f"{path}: written in results format {version}, which this fokkerplanck does not "
                                f"understand ({FORMAT_VERSION} or older); upgrade fokkerplanck.")
-    return f, version
+    return int(version)
 
 
 def _shape_of(datasets, name, where):
@@ -373,7 +392,8 @@ def _solution_from(f, values, grid, where):
     if unknown:
         raise DamagedFileError(f"{where}: unknown solution fields {sorted(unknown)}.")
     t = values["/solution/t"]
-    _expect(np.all(np.isfinite(t)), where, "saved times are not finite")
+    found = solution_problem(t, values["/solution/u"], values["/solution/target"], history, meta, options)
+    _expect(found is None, where, found)
     return Solution(t=t, u=values["/solution/u"], history=history, grid=grid, rho_d=values["/solution/target"],
                     options=options, **meta)
 
@@ -391,6 +411,8 @@ def _load_checked(f, version, where) -> SavedRun:
     if "particles" in f:
         p = f["particles"]
         box = _read_grid(p["grid"], where) if "grid" in p else None
+        found = particles_problem(values["/particles/t"], values["/particles/positions"])
+        _expect(found is None, where, found)
         particles = _ensemble_from(values["/particles/t"], values["/particles/positions"],
                                    _read_json(p.attrs, "metadata", where), box)
     return SavedRun(solution=solution, run_file=run_file, version=str(f.attrs.get("fokkerplanck_version", "")),
@@ -473,9 +495,7 @@ def read_samples(path) -> np.ndarray:
     FileNotFoundError, ValueError
         Missing file, unreadable contents, non-finite values, or fewer than two samples.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"samples file {str(path)!r} not found.")
+    path = regular_file(path, "samples file", MAX_DATA_BYTES)
     suffix = path.suffix.lower()
     if suffix == ".npy":
         try:

@@ -73,6 +73,7 @@ from ..flow.stepping import SCHEMES
 from ..flow.densities import Density, Gaussian, GaussianMixture, SampleKDE, Barenblatt, Uniform
 from ..particles.velocities import VELOCITIES
 from . import toml as _toml
+from .limits import MAX_DATA_BYTES, file_sha256, regular_file
 from .results import read_samples
 from .toml import Table, TomlError, numeric_array
 from .._version import __version__
@@ -192,10 +193,9 @@ def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list |
         bandwidth = table.raw("bandwidth", "scott")
         background = table.number("background", 0.0, lo=0.0, hi=0.999)
         try:
+            regular_file(fpath, "samples file", MAX_DATA_BYTES)  # before anything reads it (/dev/zero, FIFOs)
             if data_files is not None:  # the checkpoint's fingerprint covers the data, not only the name
-                with open(fpath, "rb") as fh:
-                    data_files.append(hashlib.file_digest(fh, "sha256").hexdigest()
-                                      if hasattr(hashlib, "file_digest") else hashlib.sha256(fh.read()).hexdigest())
+                data_files.append(file_sha256(fpath, MAX_DATA_BYTES))
             samples = read_samples(fpath)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise table.error("file", f"samples file {str(fpath)!r} not found (paths are relative to the run file)") from None
@@ -298,7 +298,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
         if fl.has("error_relative_to"):
             solve_options["error_relative_to"] = fl.string("error_relative_to", choices=("mass", "distance"))
     if fl.has("linear_solver"):
-        solver = fl.string("linear_solver", choices=("auto", *LINEAR_SOLVERS.names()))
+        solver = fl.string("linear_solver", choices=("auto", *LINEAR_SOLVERS.names()))  # not ``name``: the run's
         try:
             select(solver, grid.shape, get_divergence(divergence))
         except ValueError as exc:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .limits import MAX_TEXT_BYTES, regular_file
+
 __all__ = ["TomlError", "Table", "load", "loads", "tomllib", "numeric_array", "REQUIRED"]
 
 
@@ -45,6 +47,8 @@ def loads(text: str, source: str = "<toml>", error=TomlError) -> dict:
         return module.loads(text)
     except module.TOMLDecodeError as exc:
         raise error(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # arrays or inline tables nested hundreds deep
+        raise error(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def load(path, what: str = "TOML file", error=TomlError) -> tuple[dict, str]:
@@ -59,6 +63,10 @@ def load(path, what: str = "TOML file", error=TomlError) -> tuple[dict, str]:
         raise error(f"{path}: {what} not found")
     if not path.is_file():
         raise error(f"{path}: not a file")
+    try:
+        regular_file(path, what, MAX_TEXT_BYTES, error)
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -2,8 +2,8 @@ r"""The long-time rate of a run: the fit on the asymptotic window, and, when the
 reach that regime, the reasons that can be seen in it (:func:`diagnose`).
 
 :func:`measure_rate` is the one fit ``fokkerplanck verify`` and ``benchmarks/convergence`` use:
-the window of :func:`fokkerplanck.theory.decay_window` (the distance falling from ``upper`` to
-``lower``), the rate of :func:`fokkerplanck.theory.fit_rate` on it, and the rates on its two
+the window of :func:`fokkerplanck.analysis.rates.decay_window` (the distance falling from ``upper`` to
+``lower``), the rate of :func:`fokkerplanck.analysis.rates.fit_rate` on it, and the rates on its two
 halves. The regime counts as *reached* when the window exists and the two halves agree within
 ``3 * stderr + rel_tol * scale`` (a remaining transient shows as a drift between them).
 
@@ -35,7 +35,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from .. import analysis as theory
+
+from ..analysis.rates import decay_window, fit_rate
+from ..flow.stepping import get_scheme
 
 __all__ = ["measure_rate", "local_rate", "mode_balance", "diagnose", "RATE_REL_TOL"]
 
@@ -57,15 +59,15 @@ def measure_rate(t, y, *, upper: float = 1e-4, lower: float = 1e-9, scale: float
                halves=[math.nan, math.nan], why="")
     t, y = np.asarray(t, float), np.asarray(y, float)
     try:
-        window = theory.decay_window(t, y, upper=upper, lower=lower)
-        measured, stderr = theory.fit_rate(t, y, window)
+        window = decay_window(t, y, upper=upper, lower=lower)
+        measured, stderr = fit_rate(t, y, window)
     except ValueError:
         out["why"] = f"the distance fell only to {float(np.nanmin(y)):.3g} (the window is {upper:g} to {lower:g})"
         return out
     out.update(window=list(window), measured=measured, stderr=stderr)
     mid = 0.5 * (window[0] + window[1])
     try:
-        halves = [theory.fit_rate(t, y, (window[0], mid))[0], theory.fit_rate(t, y, (mid, window[1]))[0]]
+        halves = [fit_rate(t, y, (window[0], mid))[0], fit_rate(t, y, (mid, window[1]))[0]]
     except ValueError:
         halves = [math.nan, math.nan]
     out["halves"] = halves
@@ -82,14 +84,9 @@ def local_rate(t, y, t0, t1) -> float:
     """``-d ln y / dt`` fitted on ``[t0, t1]`` (nan when it cannot be fitted)."""
 
     try:
-        return theory.fit_rate(t, y, (t0, t1))[0]
+        return fit_rate(t, y, (t0, t1))[0]
     except ValueError:
         return math.nan
-
-
-def first_eigenvector(target, grid):
-    """``(lambda_1, phi_1)`` of the rho_d-weighted Laplacian (:func:`fokkerplanck.analysis.spectral.first_mode`)."""
-    return theory.first_mode(target, grid)
 
 
 def mode_balance(u, rho, phi, cell_volume) -> dict:
@@ -109,16 +106,16 @@ def mode_balance(u, rho, phi, cell_volume) -> dict:
                 rho_mass=float(np.sum(rho[side]) * cell_volume), l1=l1)
 
 
-def diagnose(s: dict) -> list:
-    """Reasons, each ``dict(code, text)``, from the signals of a long run (keys made by
-    :func:`fokkerplanck.verify.cases.run_case`'s ``"long"`` case): ``lam1``, ``lam2``,
+def diagnose(s: dict, scheme: str = "euler") -> list:
+    """Reasons, each ``dict(code, text)``, from the signals of a long run made with ``scheme``
+    (keys made by :func:`fokkerplanck.verify.checks.rate.long_signals`): ``lam1``, ``lam2``,
     ``phi1`` (Phi'(1)), ``h``, ``t_end``, ``n_steps``, ``max_steps``, ``l1_0``, ``l1_end``,
     ``rate_end``, ``rate_before_end``, ``rate_early``, ``lam2_rate``, ``beta``,
     ``initial_mass_high_v``, ``target_mass_outside``, ``algebraic`` (None or the power),
     ``mode_share_end``, ``mode_excess_end``, ``mode_rho_mass``."""
     out = []
-    r = s["phi1"] * s["lam1"]
-    pred = math.log1p(s["h"] * r) / s["h"]
+    discrete_rate = get_scheme(scheme).discrete_rate
+    pred = discrete_rate(s["phi1"] * s["lam1"], s["h"])
     efolds = pred * s["t_end"]
     need = math.log(max(s["l1_0"], 1e-300) / 1e-9)
     if s["n_steps"] >= s["max_steps"] and efolds < need:
@@ -129,7 +126,7 @@ def diagnose(s: dict) -> list:
     if math.isfinite(lam2):
         tw = s.get("t_window", s["t_end"])
         q = math.exp(-s["phi1"] * (lam2 - lam1) * tw)
-        lam2_pred = math.log1p(s["h"] * s["phi1"] * lam2) / s["h"]
+        lam2_pred = discrete_rate(s["phi1"] * lam2, s["h"])
         re = s["rate_end"]
         if math.isfinite(re) and abs(re - lam2_pred) <= 0.02 * lam2_pred and lam2 > 1.05 * lam1:
             out.append(dict(code="slow_excited_mode", text=(

@@ -167,12 +167,11 @@ def test_lost_worker_lost_scheduler_no_worker_then_rerun(procs, tmp_path):
     # 1. the only worker dies mid-sweep and none comes back: exit 1 after --worker-timeout
     run = _sweep_cli(spec, out, "--scheduler", address, "--worker-timeout", "2")
     _kill_when(w1, out, 2, run)
-    rc, stdout, err, seconds = _finish(run)
+    rc, stdout, err, _ = _finish(run)
     kept = _n_files(out)
     assert rc == 1 and err.count("\n") == 1, err
     assert err.startswith("fokkerplanck: error: every Dask worker at") and "none came back in 2 s" in err
     assert f"had finished and are kept in {out / 'cases'}, a rerun computes only the other" in err
-    assert seconds < 15
     assert 2 <= kept < n
 
     # 2. the scheduler dies mid-sweep: exit 1, one line that says so; the files stay
@@ -180,10 +179,10 @@ def test_lost_worker_lost_scheduler_no_worker_then_rerun(procs, tmp_path):
     _wait_workers(address, 1)
     run = _sweep_cli(spec, out, "--scheduler", address)
     at_kill = _kill_when(s1, out, kept + 2, run)
-    rc, stdout, err, seconds = _finish(run)
+    rc, stdout, err, _ = _finish(run)
     assert rc == 1 and err.count("\n") == 1, err
     assert err.startswith(f"fokkerplanck: error: lost the connection to the Dask scheduler at {address} during "
-                          "the sweep;") and "NoneType" not in err and seconds < 15
+                          "the sweep;") and "NoneType" not in err
     kept2 = _n_files(out)
     assert at_kill <= kept2 < n
     records = [json.loads(p.read_text()) for p in (out / "cases").glob("*.json")]
@@ -191,12 +190,10 @@ def test_lost_worker_lost_scheduler_no_worker_then_rerun(procs, tmp_path):
 
     # 3. a rerun against a scheduler with no worker: a message after --worker-timeout, exit 2
     s2, address2 = procs.scheduler()
-    t0 = time.monotonic()
     rc, stdout, err, _ = _finish(_sweep_cli(spec, out, "--scheduler", address2, "--worker-timeout", "1.5"))
     assert rc == 2 and err.count("\n") == 1, err
     assert err == (f"fokkerplanck: error: no Dask worker at {address2} to run the sweep within 1.5 s; "
                    f"start workers (dask worker {address2}) or raise --worker-timeout\n")
-    assert time.monotonic() - t0 < 15
     assert _n_files(out) == kept2  # nothing touched
 
     # 4. with a worker the rerun computes only the missing cases
@@ -211,11 +208,11 @@ def test_lost_worker_lost_scheduler_no_worker_then_rerun(procs, tmp_path):
 def test_unreachable_scheduler_is_one_line_exit_2(tmp_path):
     spec = _spec(tmp_path, 2)
     address = f"tcp://127.0.0.1:{_free_port()}"
-    rc, stdout, err, seconds = _finish(_sweep_cli(spec, tmp_path / "out", "--scheduler", address,
+    rc, stdout, err, _ = _finish(_sweep_cli(spec, tmp_path / "out", "--scheduler", address,
                                                   "--worker-timeout", "1"))
     assert rc == 2 and err.count("\n") == 1, err
     assert err.startswith(f"fokkerplanck: error: cannot reach the Dask scheduler at {address}: ")
-    assert seconds < 15 and _n_files(tmp_path / "out") == 0
+    assert _n_files(tmp_path / "out") == 0
 
 
 def test_no_workers_from_the_api(tmp_path):
@@ -224,10 +221,8 @@ def test_no_workers_from_the_api(tmp_path):
     spec = _spec(tmp_path, 2)
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None,
                       scheduler_kwargs={"dashboard_address": ":0"}) as cluster, Client(cluster) as client:
-        t0 = time.monotonic()
         with pytest.raises(NoWorkersError, match=r"no Dask worker at .* to run the sweep within 0\.5 s") as info:
             run_sweep(spec, tmp_path / "out", client=client, progress=False, worker_timeout=0.5)
-        assert time.monotonic() - t0 < 5
         assert info.value.started is False and info.value.result.n_computed == 0
         assert isinstance(info.value, SweepAborted) and isinstance(info.value, RuntimeError)
     for bad in (0, -1, "10", True):
@@ -242,9 +237,7 @@ def test_a_case_that_kills_its_worker_fails_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])  # the LocalCluster's worker processes
     spec = _spec(tmp_path, 8, func="killer")
     out = tmp_path / "out"
-    t0 = time.monotonic()
     res = run_sweep(spec, out, processes=True, n_workers=1, allowed_failures=1, progress=False)
-    seconds = time.monotonic() - t0
     assert (res.n_computed, res.n_failed) == (7, 1), res.failures
     (key, reason), = res.failures.items()
     assert key == case_key(load_spec(spec).study, {"log": str(tmp_path / "killer.log"), "x": 3})
@@ -254,4 +247,3 @@ def test_a_case_that_kills_its_worker_fails_alone(tmp_path, monkeypatch):
     assert sorted(r["x"] for r in res.rows) == [0, 1, 2, 4, 5, 6, 7] and _n_files(out) == 7
     starts = [line.split()[1] for line in (tmp_path / "killer.log").read_text().splitlines()]
     assert starts.count("3") == 4  # 2 workers while queued with others, 2 alone
-    assert seconds < 30

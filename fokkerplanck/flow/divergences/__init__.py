@@ -37,6 +37,7 @@ solutions) is in that entry. Adding one is one file (docs/developer/registries.m
 
 from __future__ import annotations
 
+from ..._registry import import_members
 import numpy as np
 
 from .base import DIVERGENCES, Divergence, Kernels, available_divergences, get_divergence, register
@@ -45,6 +46,8 @@ from .from_f import divergence_from_f
 from .hellinger import SQUARED_HELLINGER
 from .jensen_shannon import JENSEN_SHANNON, _js_f
 from .kullback_leibler import KULLBACK_LEIBLER
+
+import_members(__name__, __path__)  # a member file dropped into this folder registers itself
 
 __all__ = ["Divergence", "Kernels", "DIVERGENCES", "JENSEN_SHANNON", "KULLBACK_LEIBLER", "PEARSON_CHI2", "SQUARED_HELLINGER",
            "get_divergence", "register", "available_divergences", "jsd", "divergence_from_f"]

@@ -13,6 +13,8 @@ from numba import njit
 from ..newton_1d import newton_kernel_1d
 from .base import Divergence, Kernels, register
 
+__all__ = ["PEARSON_CHI2"]
+
 @njit(cache=True)
 def _chi2_f(x):
     return (x - 1.0) ** 2

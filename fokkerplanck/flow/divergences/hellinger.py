@@ -13,6 +13,8 @@ from numba import njit
 from ..newton_1d import newton_kernel_1d
 from .base import Divergence, Kernels, register
 
+__all__ = ["SQUARED_HELLINGER"]
+
 @njit(cache=True)
 def _hel_f(x):
     return (np.sqrt(np.maximum(x, 0.0)) - 1.0) ** 2

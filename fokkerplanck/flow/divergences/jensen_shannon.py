@@ -8,6 +8,8 @@ from numba import njit
 from ..newton_1d import newton_kernel_1d
 from .base import Divergence, Kernels, register
 
+__all__ = ["JENSEN_SHANNON"]
+
 @njit(cache=True)
 def _js_f(x):
     # f(x) = 1/2 [ x ln(2x/(1+x)) + ln(2/(1+x)) ], f(1) = 0; x ln(...) -> 0 as x -> 0.

@@ -8,6 +8,8 @@ from numba import njit
 from ..newton_1d import newton_kernel_1d
 from .base import Divergence, Kernels, register
 
+__all__ = ["KULLBACK_LEIBLER"]
+
 @njit(cache=True)
 def _kl_f(x):
     safe = np.maximum(x, 1e-300)

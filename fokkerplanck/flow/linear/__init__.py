@@ -9,12 +9,15 @@ divergences that iterate on ``v``. ``amg`` is chosen by name only. See
 
 from __future__ import annotations
 
+from ..._registry import import_members
 from . import amg, banded, direct, multigrid  # noqa: F401  (each registers its solver)
 from .amg import AMG
 from .banded import Banded
 from .base import LINEAR_SOLVERS, LinearSolver, available, register, select, select_eigen
 from .direct import AUTO_DIRECT_MAX_3D, Direct
 from .multigrid import Multigrid, MultigridCG
+
+import_members(__name__, __path__)  # a member file dropped into this folder registers itself
 
 __all__ = ["LINEAR_SOLVERS", "LinearSolver", "register", "select", "select_eigen", "available", "Banded", "Direct",
            "AMG", "MultigridCG", "Multigrid", "AUTO_DIRECT_MAX_3D"]

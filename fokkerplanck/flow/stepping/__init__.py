@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+from ..._registry import import_members
 from .base import SCHEMES, Scheme, get_scheme, register
 from .controllers import AdaptiveSteps, FixedSteps, make_controller
 from .euler import BackwardEuler
 from .loop import HISTORY_KEYS, RunState, StateError, TimeLoop
+
+import_members(__name__, __path__)  # a member file dropped into this folder registers itself
 
 __all__ = ["SCHEMES", "Scheme", "get_scheme", "register", "BackwardEuler", "FixedSteps", "AdaptiveSteps",
            "make_controller", "TimeLoop", "RunState", "StateError", "HISTORY_KEYS"]

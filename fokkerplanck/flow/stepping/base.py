@@ -3,7 +3,8 @@ r"""The time-stepping scheme entry: what every member of :data:`SCHEMES` declare
 A scheme turns the resolvent :math:`(I + hA)^{-1}` into one time step. Its class carries every
 fact about it:
 
-- ``name`` (the ``scheme=`` argument and the run-file spelling) and ``order``, the order of
+- ``name`` (the ``scheme=`` argument and the run-file spelling), ``label`` (what figures and
+  reports call it) and ``order``, the order of
   accuracy in time that :mod:`fokkerplanck.verify` expects;
 - ``n_previous``: how many earlier states a step uses (the run state keeps them for resume);
 - :meth:`step`: one step of size ``h`` from the run state, by the resolvent;
@@ -42,6 +43,7 @@ class Scheme:
     """Base class of the time-stepping schemes (see the module docstring)."""
 
     name = ""
+    label = ""  # what figures and reports call it ("backward Euler")
     summary = ""
     order = 1
     n_previous = 0

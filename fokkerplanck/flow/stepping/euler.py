@@ -35,6 +35,7 @@ __all__ = ["BackwardEuler"]
 @register
 class BackwardEuler(Scheme):
     name = "euler"
+    label = "backward Euler"
     aliases = ("backward-euler", "backward_euler", "implicit-euler")
     summary = "backward Euler: the Crandall-Liggett resolvent at every step (first order)"
     order = 1

@@ -13,11 +13,52 @@ from ..diagnostics import state_diagnostics
 from ..solution import ConvergenceError, Solution
 from .euler import BackwardEuler
 
-__all__ = ["TimeLoop", "RunState", "StateError", "HISTORY_KEYS"]
+__all__ = ["TimeLoop", "RunState", "StateError", "HISTORY_KEYS", "density_problem", "history_problem"]
 
 #: The per-step history of a run (one value per accepted step, and one for the initial state).
 HISTORY_KEYS = ("t", "dt", "mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2", "max_v",
                 "newton_iterations", "linear_iterations", "residual")
+
+
+#: History entries that are never negative (the JSD up to round-off), and those that count.
+_NONNEGATIVE = ("t", "dt", "mass", "l1", "grad_v_norm2", "newton_iterations", "linear_iterations", "residual")
+_COUNTS = ("newton_iterations", "linear_iterations")
+
+
+def density_problem(name, arr, shape=None):
+    """What is wrong with a density array (``None``: nothing): float64 or float32 (never an integer,
+    bool or float16 array), of ``shape`` if given, finite and non-negative."""
+    arr = np.asarray(arr)
+    if arr.dtype not in (np.float64, np.float32):
+        return f"{name} has dtype {arr.dtype}, expected float64 or float32"
+    if shape is not None and arr.shape != tuple(shape):
+        return f"{name} has shape {arr.shape}, expected {tuple(shape)}"
+    if not np.all(np.isfinite(arr)):
+        return f"{name} holds NaN or infinite values"
+    if np.any(arr < 0):
+        return f"{name} is negative on some cells"
+    return None
+
+
+def history_problem(history):
+    """What is wrong with a run's per-step history (``None``: nothing): 1-D numeric entries of one
+    length; the entries of :data:`HISTORY_KEYS` finite, counts integral, times, steps, masses, norms
+    and the JSD (up to round-off) non-negative."""
+    if not isinstance(history, dict):
+        return f"the history is a {type(history).__name__}, not a dict"
+    for key, values in history.items():
+        arr = np.asarray(values)
+        if not isinstance(key, str) or arr.ndim != 1 or arr.dtype.kind not in "iuf":
+            return f"history entry {key!r} is not a 1-D array of numbers (shape {arr.shape}, dtype {arr.dtype})"
+        if key not in HISTORY_KEYS:
+            continue
+        if not np.all(np.isfinite(arr)):
+            return f"history entry {key!r} holds NaN or infinite values"
+        if key in _COUNTS and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            return f"history entry {key!r} holds non-integer counts"
+        if (key in _NONNEGATIVE and np.any(arr < 0)) or (key == "jsd" and np.any(arr < -1e-12)):
+            return f"history entry {key!r} holds negative values"
+    return None
 
 
 class StateError(ValueError):
@@ -63,12 +104,21 @@ class RunState:
         shape = tuple(shape)
         for name in ("v", "phi") + (("v_prev",) if self.v_prev is not None else ()):
             arr = np.asarray(getattr(self, name))
-            if arr.shape != shape or arr.dtype.kind != "f":
+            if arr.shape != shape or arr.dtype not in (np.float64, np.float32):
                 return [f"{name} has shape {arr.shape} ({arr.dtype}), expected floats of the grid shape {shape}"]
             if not np.all(np.isfinite(arr)):
                 return [f"{name} holds NaN or infinite values"]
         if np.any(np.asarray(self.v) < 0):
             return ["v is negative on some cells"]
+        if not isinstance(self.saved_v, list):
+            return ["the saved frames are not a list"]
+        for i, frame in enumerate(self.saved_v):
+            found = density_problem(f"saved frame {i}", frame, shape)
+            if found:
+                return [found]
+        found = history_problem(self.history)
+        if found:
+            return [found]
         counters = self.counters
         if (not isinstance(counters, dict) or set(counters) != set(self.COUNTERS)
                 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counters.values())):
@@ -87,7 +137,8 @@ class RunState:
         if hist_t is None or hist_t[-1] != self.t or np.any(np.diff(hist_t) <= 0):
             return ["the history's times do not end at the state's time t or do not increase"]
         st = np.asarray(self.saved_t, dtype=float)
-        if len(self.saved_v) != st.size or (st.size and (np.any(np.diff(st) <= 0) or st[-1] > self.t)):
+        if len(self.saved_v) != st.size or (st.size and (not np.all(np.isfinite(st)) or np.any(np.diff(st) <= 0)
+                                                         or st[0] < 0 or st[-1] > self.t)):
             return ["the saved frames are inconsistent with the saved times"]
         mi = self.mark_index
         if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 0:

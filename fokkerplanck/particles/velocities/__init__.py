@@ -34,8 +34,8 @@ declares itself (:mod:`~fokkerplanck.particles.velocities.base`): its ``name``, 
 what it ``needs``, whether it is ``stochastic``. :func:`~fokkerplanck.particles.simulate`, the
 run-file reader (:mod:`fokkerplanck.io.runfile`) and the run driver read these declarations, so a
 new field is one new file in this package that registers itself: importing the package imports
-every module in it (the shipped ones first, in the order above), which registers the field
-(docs/developer/velocities.md).
+every public module in it (:func:`fokkerplanck._registry.import_members`; the shipped ones first,
+in the order above), which registers the field (docs/developer/velocities.md).
 
 Modules: :mod:`~fokkerplanck.particles.velocities.base`, :mod:`~fokkerplanck.particles.velocities.grid`,
 :mod:`~fokkerplanck.particles.velocities.kde`, :mod:`~fokkerplanck.particles.velocities.sde`,
@@ -47,9 +47,7 @@ Y.-J. Huang, Y. Zhang, "GANs as gradient flows that converge", JMLR 24(217) 2023
 20-23, 30, 49 and Section 5.
 """
 
-import importlib
-import pkgutil
-
+from ..._registry import import_members
 from .base import VELOCITIES, Check, Choice, FlowArguments, Integer, Number, Option, VelocityField, register
 from .grid import GridVelocity, face_velocities
 from .kde import KDEField, KDEVelocity
@@ -61,6 +59,4 @@ __all__ = ["VelocityField", "FlowArguments", "Option", "Check", "Number", "Integ
            "register", "GridVelocity", "KDEField", "KDEVelocity", "SDEDrift", "DiscriminatorVelocity",
            "CustomVelocity", "face_velocities"]
 
-for _module in pkgutil.iter_modules(__path__):  # a new field's file registers it when it is imported
-    importlib.import_module(f"{__name__}.{_module.name}")
-del _module
+import_members(__name__, __path__)  # a member file dropped into this folder registers itself

@@ -1,0 +1,75 @@
+r"""What the cases of a verification share on a worker: the problem's steps and scheme, and the
+:class:`Run` of one case.
+
+A check runs its cases through the :class:`Run` it is handed (:meth:`Run.solve` is the case's
+flow run: the checks that measure every step or the finished solution of that kind of run are
+attached to it) and may make further solves with :func:`solve` (not measured by other checks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._timeline import off_lattice
+from ..flow.solve import solve as _flow_solve
+from ..flow.stepping import get_scheme
+
+__all__ = ["Run", "solve", "ladder_steps", "scheme_of", "EULER"]
+
+#: The scheme of a run file that names none (backward Euler, the solver's default).
+EULER = "euler"
+
+
+def scheme_of(spec):
+    """The time-stepping scheme entry of a run file's problem (``[flow] scheme``, default backward
+    Euler): its ``order`` is the order in time verify expects and its ``discrete_rate`` the
+    long-time rate it predicts."""
+    return get_scheme(spec.solve_options.get("scheme", EULER))
+
+
+def ladder_steps(spec):
+    """``(dt, save_times)`` of level 0 of the time ladder: the run's ``dt`` (for an adaptive run
+    ``t_final / 64``) and the save times that lie on its lattice (always ``t_final``)."""
+    t_final = spec.t_final
+    dt = spec.dt if spec.dt != "adaptive" else t_final / 64
+    te = spec.solve_options.get("t_eval")
+    te = np.asarray([t_final] if isinstance(te, str) or te is None else te, dtype=float)
+    bad = off_lattice(te, dt, t_final)
+    te = np.array([t for t in te if t not in bad and t > 0])
+    return float(dt), sorted(set(te.tolist()) | {t_final})
+
+
+def solve(spec, grid=None, dt=None, t_final=None, t_eval=None, initial=None, tracker=None):
+    """The flow of a run file's problem with some of its settings replaced (its scheme, not its
+    other solver options)."""
+    return _flow_solve(spec.target, spec.initial if initial is None else initial, spec.grid if grid is None else grid,
+                       spec.t_final if t_final is None else t_final, dt, divergence=spec.divergence,
+                       t_eval=t_eval, callback=tracker, scheme=scheme_of(spec).name)
+
+
+class Run:
+    """One case on a worker: the problem (``spec``), the case (``kind``, ``level``, ``levels``,
+    ``params``), level 0's step and save times (``dt``, ``saves``), and the checks that watch its
+    flow run (``watchers``: each one's :meth:`~fokkerplanck.verify.checks.base.Check.observer` is
+    called at every step of :meth:`solve`; ``observers`` maps their names to what they returned)."""
+
+    def __init__(self, spec, kind, level=0, levels=4, params=None, watchers=()):
+        self.spec, self.kind, self.level, self.levels = spec, kind, int(level), int(levels)
+        self.params = dict(params or {})
+        self.dt, self.saves = ladder_steps(spec)
+        self.watchers = list(watchers)
+        self.observers = {}
+        self.solution = None
+
+    def solve(self, **options):
+        """The case's flow run (:func:`solve` with ``options``), watched by ``watchers``; kept as
+        ``solution`` for their measurements."""
+        self.observers = {c.name: c.observer(self) for c in self.watchers}
+        calls = [o for o in self.observers.values() if o is not None]
+
+        def watch(t, v, record):
+            for o in calls:
+                o(t, v, record)
+
+        self.solution = solve(self.spec, tracker=watch if calls else None, **options)
+        return self.solution
