@@ -50,7 +50,9 @@ def test_every_notebook_is_a_page_with_its_figures(site):
     "flow.stepping.euler", "flow.stepping.controllers", "flow.stepping.loop", "flow.solve", "flow.solution",
     "flow.diagnostics", "flow.trackers", "flow.budget", "analysis.spectral", "analysis.rates", "analysis.bounds",
     "analysis.exact", "analysis.distances", "plot",
-    "particles.driver", "particles.ensemble", "particles.velocities", "particles.integrators", "particles.kde",
+    "particles.driver", "particles.ensemble", "particles.velocities.base", "particles.velocities.grid",
+    "particles.velocities.kde", "particles.velocities.sde", "particles.velocities.discriminator",
+    "particles.velocities.custom", "particles.integrators", "particles.kde",
     "gan.features", "gan.calibrator", "gan.generators", "gan.navigators", "gan.neural", "io.results", "io.checkpoint",
     "io.runfile", "io.toml", "io.atomic", "io.integrity", "verify", "cli.demos", "cli.report", "sweep.spec",
     "sweep.execute", "sweep.table", "fipy_reference"])

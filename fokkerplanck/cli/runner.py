@@ -24,29 +24,33 @@ from ..progress import ProgressBar
 from ._signals import StopOnSignal, deferred_signals, interruptible, stop_if_requested
 from .._timeline import milestones
 from ..io.runfile import RunSpec
+from ..particles import VELOCITIES, simulate
 from .report import table, table_times, write_figures
 
 __all__ = ["run", "Interrupted"]
 
 
 def _simulate_particles(spec_particles, target, initial, t_final, sol, force=False):
-    """The particles of a run file's [particles] table (an Ensemble)."""
-    from .. import particles as mod
+    """The particles of a run file's [particles] table (an Ensemble).
 
+    The table holds simulate's own keys and the options the velocity declares (handed over as
+    ``velocity_options``); a velocity that needs the grid solution gets it, any other one moves in
+    the solution's box (reflecting walls, like the grid's no-flux boundary)."""
     opts = dict(spec_particles)
     n = opts.pop("n")
     n_snap = opts.pop("n_snapshots")
+    field = VELOCITIES.get(opts["velocity"])
     kwargs = dict(velocity=opts.pop("velocity"), dt=opts.pop("dt"), method=opts.pop("method"), seed=opts.pop("seed"),
                   sampling=opts.pop("sampling"), t_eval=np.linspace(0.0, t_final, n_snap),
                   divergence=sol.divergence, force=force)
-    if kwargs["velocity"] == "grid":
+    if "solution" in field.needs:
         kwargs["solution"] = sol
     else:
-        kwargs["grid"] = sol.grid  # reflecting walls, like the grid's no-flux boundary
-    vopts = {k: opts.pop(k) for k in ("bandwidth", "estimator") if k in opts}
+        kwargs["grid"] = sol.grid
+    vopts = {o.name: opts.pop(o.name) for o in field.options if o.name in opts}
     if vopts:
         kwargs["velocity_options"] = vopts
-    return mod.simulate(target, initial, t_final, n, **kwargs)
+    return simulate(target, initial, t_final, n, **kwargs)
 
 
 class Interrupted(Exception):
@@ -101,7 +105,7 @@ def _run(spec, out_dir, resume, quiet, figures, out, err, force):
     results = out_dir / f"{spec.name}.h5"
     ckpt_path = out_dir / f"{spec.name}.checkpoint.h5"
     t_eval = spec.solve_options["t_eval"]
-    grid_driven = spec.particles is not None and spec.particles["velocity"] == "grid"
+    grid_driven = spec.particles is not None and "solution" in VELOCITIES.get(spec.particles["velocity"]).needs
     if grid_driven:
         t_eval = _solve_times(t_eval, spec.dt, spec.t_final)  # the grid velocity interpolates between every step
     state = None

@@ -38,7 +38,8 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
 
     [particles]                 # optional: fokkerplanck.particles.simulate
     n = 2000
-    velocity = "grid"           # or "kde" / "sde" (self-consistent; bandwidth, estimator)
+    velocity = "grid"           # a name in fokkerplanck.particles.VELOCITIES that needs no data samples;
+    bandwidth = "scott"         #   the options it declares are keys here too (VelocityField.options)
     dt = 0.01
     method = "rk4"
     sampling = "iid"            # or "sobol" (quasi-Monte Carlo initial positions)
@@ -70,6 +71,7 @@ from ..flow.grid import Grid
 from ..flow.linear import LINEAR_SOLVERS, select
 from ..flow.stepping import SCHEMES
 from ..flow.densities import Density, Gaussian, GaussianMixture, SampleKDE, Barenblatt, Uniform
+from ..particles.velocities import VELOCITIES
 from . import toml as _toml
 from .limits import MAX_DATA_BYTES, file_sha256, regular_file
 from .results import read_samples
@@ -109,6 +111,11 @@ def loads(text: str, source: str = "<run>") -> dict:
 
 
 _SECTIONS = ("grid", "target", "initial", "flow", "particles", "output")
+
+#: What a run gives a velocity field: the arguments of ``simulate`` a velocity may need
+#: (``VelocityField.needs``) that the run fills in (the target density and the grid solution).
+RUN_PROVIDES = frozenset({"target", "solution"})
+_PARTICLE_KEYS = ("n", "velocity", "dt", "method", "seed", "n_snapshots", "sampling")
 
 
 def read_run_file(path, *, force: bool = False) -> RunSpec:
@@ -327,28 +334,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
     particles = None
     if "particles" in data:
-        p = _table(data["particles"], "particles", source, {"n", "velocity", "dt", "method", "seed", "n_snapshots",
-                                                             "sampling", "bandwidth", "estimator"})
-        velocity = p.string("velocity", "grid", choices=("grid", "kde", "sde"))
-        particles = dict(n=p.integer("n", minimum=2), velocity=velocity,
-                         method=p.string("method", "euler-maruyama" if velocity == "sde" else "rk4",
-                                         choices=("euler-maruyama",) if velocity == "sde" else ("euler", "rk2", "rk4")),
-                         seed=p.integer("seed", 0, minimum=0), sampling=p.string("sampling", "iid",
-                                                                                 choices=("iid", "sobol")),
-                         n_snapshots=p.integer("n_snapshots", 61, minimum=2))
-        particles["dt"] = p.number("dt", dt if dt != "adaptive" else min(1e-2, t_final / 100), positive=True)
-        if p.has("bandwidth"):
-            if velocity == "grid":
-                raise p.error("bandwidth", 'only used with velocity = "kde" or "sde"')
-            bw = p.raw("bandwidth")
-            if not (bw in ("scott", "silverman") or (isinstance(bw, (int, float)) and not isinstance(bw, bool)
-                                                     and bw > 0)):
-                raise p.error("bandwidth", f'expected "scott", "silverman" or a positive number, got {bw!r}')
-            particles["bandwidth"] = bw
-        if p.has("estimator"):
-            if velocity == "grid":
-                raise p.error("estimator", 'only used with velocity = "kde" or "sde"')
-            particles["estimator"] = p.string("estimator", choices=("auto", "exact", "binned"))
+        particles = _particles(data["particles"], source, d, dt, t_final, divergence)
 
     o = _table(data.get("output", {}), "output", source, {"directory", "figures", "animation",
                                                           "checkpoint_seconds", "checkpoint_steps"})
@@ -370,3 +356,34 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
                    output=output, fingerprint=hashlib.sha256(fp_text.encode()).hexdigest()[:16])
 
 
+def _particles(data, source, d, dt, t_final, divergence) -> dict:
+    """The checked ``[particles]`` table: its own keys, and the options the chosen velocity declares."""
+    fields = [c for c in VELOCITIES if set(c.needs) <= RUN_PROVIDES]
+    declared: dict = {}  # option name -> the velocities that declare it
+    for c in fields:
+        for o in c.options:
+            declared.setdefault(o.name, []).append(c.name)
+    p = _table(data, "particles", source, set(_PARTICLE_KEYS) | set(declared))
+    velocity = p.string("velocity", "grid", choices=tuple(c.name for c in fields))
+    field = VELOCITIES.get(velocity)
+    why = field.unavailable(get_divergence(divergence))
+    if why is not None:
+        raise p.error("velocity", why)
+    particles = dict(n=p.integer("n", minimum=2), velocity=velocity,
+                     method=p.string("method", field.method(), choices=field.methods()),
+                     seed=p.integer("seed", 0, minimum=0), sampling=p.string("sampling", "iid",
+                                                                             choices=("iid", "sobol")),
+                     n_snapshots=p.integer("n_snapshots", 61, minimum=2))
+    particles["dt"] = p.number("dt", dt if dt != "adaptive" else min(1e-2, t_final / 100), positive=True)
+    for key, owners in declared.items():
+        if not p.has(key):
+            continue
+        option = field.option(key)
+        if option is None:
+            raise p.error(key, "only used with velocity = " + " or ".join(f'"{name}"' for name in owners))
+        value = p.raw(key)
+        try:
+            particles[key] = option.check(key, value, d)
+        except (ValueError, TypeError):
+            raise p.error(key, f"expected {option.check.expected}, got {value!r}") from None
+    return particles

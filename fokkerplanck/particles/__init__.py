@@ -7,8 +7,9 @@ driver
 ensemble
     :class:`Ensemble`, the result (``t``, ``positions``, ``status``, ``message``, flat counters).
 velocities
-    The velocity fields, one class each behind :class:`VelocityField`, by name in ``VELOCITIES``
-    (``"grid"``, ``"kde"``, ``"sde"``, ``"discriminator"``), and :func:`face_velocities`.
+    The velocity fields, one file and class each behind :class:`VelocityField`, by name in the
+    registry ``VELOCITIES`` (``"grid"``, ``"kde"``, ``"sde"``, ``"discriminator"``); each class
+    declares its options and what it needs. Also :func:`face_velocities`.
 integrators
     The time steps by name in ``METHODS`` (``"euler"``, ``"rk2"``, ``"rk4"``) and ``SDE_METHODS``
     (``"euler-maruyama"``), and the reflecting walls (:func:`reflect`).
@@ -18,7 +19,7 @@ kde
 sampling
     I.i.d. and quasi-Monte Carlo (Sobol) samples of densities and of values on a grid.
 _kernels
-    The compiled (numba) loops of the velocity fields (private).
+    The compiled (numba) loops of the grid velocity and of the target's log-density (private).
 """
 
 from . import kde

@@ -8,11 +8,13 @@ used, in :mod:`fokkerplanck.particles.velocities`:
   interpolation (shared with the binned KDE of :mod:`fokkerplanck.particles.kde`);
 * :func:`interp_faces_1d`, :func:`interp_faces_2d`, :func:`interp_faces_nd`: staggered (MAC)
   interpolation of face velocities, blended linearly in time between two frames
-  (:class:`~fokkerplanck.particles.velocities.GridVelocity`);
+  (:class:`~fokkerplanck.particles.velocities.grid.GridVelocity`);
 * :func:`mixture_log_grad`: :math:`\ln\rho_d` and :math:`\nabla\ln\rho_d` of a Gaussian mixture by
-  a streaming log-sum-exp;
-* :func:`kde_velocity`: :math:`b = -\Phi'(v)(\nabla\ln\hat u - \nabla\ln\rho_d)` (JSD and KL);
-* :func:`jsd_sde_drift`: the drift :math:`\tfrac12\nabla\ln(\rho_d + \hat u)` of eq. (30).
+  a streaming log-sum-exp (the KDE and SDE fields).
+
+The KDE velocity and the SDE drift are numpy expressions of the divergence's ``phi_prime``
+(:mod:`fokkerplanck.particles.velocities.kde`): measured against the compiled JSD/KL loops they
+replaced, equal to 2 ulp of the field's size (KL bit for bit) at the same speed.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["corner_weight", "interp_faces_1d", "interp_faces_2d", "interp_faces_nd", "mixture_log_grad", "kde_velocity",
-           "jsd_sde_drift"]
+__all__ = ["corner_weight", "interp_faces_1d", "interp_faces_2d", "interp_faces_nd", "mixture_log_grad"]
 
 
 @njit(cache=True)
@@ -162,36 +163,3 @@ def mixture_log_grad(x, consts, means, precs, log_rho, grad):  # pragma: no cove
         log_rho[i] = top + math.log(tot)
         for a in range(d):
             grad[i, a] = acc[a] / tot
-
-
-@njit(cache=True)
-def kde_velocity(p, g, log_rho, grad_log_rho, kind, out):  # pragma: no cover - compiled
-    # b = -Phi'(v) (g/p - grad ln rho_d), v = p / rho_d;
-    # kind 0: JSD, Phi' = 1/(2(1+v)) = rho_d / (2 (rho_d + p)) (-> 0 where rho_d underflows); kind 1: KL, Phi' = 1
-    n, d = g.shape
-    tiny = 2.2250738585072014e-308
-    for i in range(n):
-        pi = p[i] if p[i] > tiny else tiny
-        if kind == 0:
-            r = math.exp(log_rho[i])
-            coef = 0.5 * r / (r + pi)
-        else:
-            coef = 1.0
-        for a in range(d):
-            out[i, a] = -coef * (g[i, a] / pi - grad_log_rho[i, a])
-
-
-@njit(cache=True)
-def jsd_sde_drift(p, g, log_rho, grad_log_rho, out):  # pragma: no cover - compiled
-    # 1/2 grad ln(rho_d + u) = 1/2 (rho_d grad ln rho_d + grad u) / (rho_d + u)
-    n, d = g.shape
-    for i in range(n):
-        r = math.exp(log_rho[i])
-        den = r + p[i]
-        if den <= 0.0:  # both underflow: the target's pull alone
-            for a in range(d):
-                out[i, a] = 0.5 * grad_log_rho[i, a]
-            continue
-        for a in range(d):
-            out[i, a] = 0.5 * (r * grad_log_rho[i, a] + g[i, a]) / den
-

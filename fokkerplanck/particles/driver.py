@@ -36,13 +36,15 @@ import warnings
 
 import numpy as np
 
+from ..flow import budget as _budget
 from ..flow import sampling as _sampling
 from .. import _validation as _v
 from .._timeline import merge_tolerance, milestones
 from ..flow.densities import Density
+from ..flow.divergences import get_divergence
 from ..flow.grid import Grid
 from .ensemble import Ensemble
-from .integrators import METHODS, SDE_ALIASES, SDE_METHODS, reflect
+from .integrators import METHODS, SDE_METHODS, reflect
 from ..flow.sampling import sample
 from .velocities import VELOCITIES, CustomVelocity, FlowArguments
 
@@ -73,8 +75,9 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
         Final time (>= 0).
     n : int
         Number of particles (> 0); may be omitted when ``x0`` is given.
-    velocity : {"grid", "kde", "sde", "discriminator"} or callable
-        The velocity field; a callable ``field(t, x) -> (n, d)`` is used as given.
+    velocity : str or callable
+        A name in :data:`~fokkerplanck.particles.velocities.base.VELOCITIES` (``"grid"``, ``"kde"``,
+        ``"sde"``, ``"discriminator"``) or a callable ``field(t, x) -> (n, d)``, used as given.
     solution : Solution
         ``"grid"`` only: the grid solution whose velocity drives the particles; its frames must
         cover ``[0, t_final]`` (solve with ``t_eval="steps"``).
@@ -87,8 +90,9 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     t_eval : sequence of float, optional
         Times to save (default ``[0, t_final]``), increasing, in ``[0, t_final]``.
     divergence : str, optional
-        ``"jsd"`` (default) or ``"kl"``; in ``"grid"`` mode the solution's (passing another one is
-        an error).
+        A registered divergence, default ``"jsd"`` (``"sde"``: one with a finite positive
+        :math:`\Phi'(0^+)`, e.g. ``"jsd"``, ``"kl"``); in ``"grid"`` mode the solution's (passing
+        another one is an error).
     sampling : {"iid", "sobol"}
         Initial positions i.i.d. or quasi-Monte Carlo (:mod:`fokkerplanck.particles.sampling`).
     x0 : array_like, shape (n, d), optional
@@ -99,10 +103,11 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     data : array_like, shape (m, d)
         ``"discriminator"`` only: samples of :math:`\rho_d`.
     velocity_options : dict, optional
-        ``"grid"``: ``floor``. ``"kde"``/``"sde"``: ``bandwidth`` ("scott", "silverman" or
-        numbers), ``estimator`` ("auto", "exact", "binned"), ``bins_per_bandwidth``, ``cutoff``,
-        ``max_nodes``, ``exact_max``. ``"discriminator"``: passed to
-        ``fokkerplanck.gan.discriminator_velocity``.
+        Handed to the velocity field, which checks them: the options its class declares
+        (``VelocityField.options``, listed under "Other Parameters" of each class): ``"grid"``:
+        ``floor``; ``"kde"``/``"sde"``: ``bandwidth``, ``estimator``, ``bins_per_bandwidth``,
+        ``cutoff``, ``max_nodes``, ``exact_max``; ``"discriminator"``: ``calibrator``, the others
+        passed to :mod:`fokkerplanck.gan`.
     domain : Grid, optional
         Deprecated spelling of ``grid`` (a ``DeprecationWarning``).
     force : bool
@@ -143,7 +148,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     field_class = _field_class(velocity)
     t_final = _v.positive_number("t_final", t_final, allow_zero=True)
     dt = _v.positive_number("dt", dt)
-    method = _method(method, field_class)
+    method = field_class.method(method)
     sampling = _sampling.check_method(sampling)
     if velocity_options is None:
         velocity_options = {}
@@ -154,6 +159,9 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     args = FlowArguments(target=target, solution=solution, divergence=divergence, data=data, grid=grid, seed=seed,
                          t_final=t_final, options=dict(velocity_options), function=velocity)
     field_class.check(args)
+    why = None if args.divergence is None else field_class.unavailable(get_divergence(args.divergence))
+    if why is not None:
+        raise ValueError(why)
     d, grid = args.d, args.grid
     if grid is not None and d is not None and grid.ndim != d:
         raise ValueError(f"grid is {grid.ndim}-dimensional but the flow is {d}-dimensional.")
@@ -170,8 +178,6 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     if d not in (1, 2, 3):
         raise ValueError(f"particles live in 1, 2 or 3 dimensions, got {d}.")
     t_eval = _v.times(t_eval, t_final)
-    from ..flow import budget as _budget
-
     _budget.check_particles(n, t_final, dt, len(t_eval), d, velocity, force=force)  # before any work
     rng = _v.seed_rng(seed)
     field = field_class.from_arguments(args)  # may still raise on bad options: no work done yet
@@ -227,20 +233,10 @@ def _field_class(velocity):
     """The class of ``velocity=``: a name in VELOCITIES, or a callable (CustomVelocity)."""
     if callable(velocity) and not isinstance(velocity, str):
         return CustomVelocity
-    if isinstance(velocity, str) and velocity.lower() in VELOCITIES:
-        return VELOCITIES[velocity.lower()]
-    raise ValueError(f"unknown velocity {velocity!r}; use one of {tuple(VELOCITIES)} or a callable "
+    if velocity in VELOCITIES:
+        return VELOCITIES.get(velocity)
+    raise ValueError(f"unknown velocity {velocity!r}; use one of {tuple(VELOCITIES.names())} or a callable "
                      "field(t, x) -> (n, d).")
-
-
-def _method(method, field_class) -> str:
-    """The integrator's name: ``"rk4"`` by default, ``"euler-maruyama"`` for an SDE drift."""
-    if not field_class.stochastic:
-        return _v.choice("method", "rk4" if method is None else method, METHODS)
-    try:
-        return _v.choice("method", "euler-maruyama" if method is None else method, SDE_METHODS, SDE_ALIASES)
-    except ValueError:
-        raise ValueError(f"velocity={field_class.name!r} is integrated by 'euler-maruyama', not {method!r}.") from None
 
 
 def _given_positions(x0, d) -> np.ndarray:

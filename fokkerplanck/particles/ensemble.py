@@ -11,6 +11,7 @@ from dataclasses import dataclass, field as _field
 
 import numpy as np
 
+from ..analysis.distances import wasserstein
 from ..flow.grid import Grid
 
 __all__ = ["Ensemble", "COUNTERS"]
@@ -117,8 +118,6 @@ class Ensemble:
         ``method="auto"`` large ensembles get the *sliced* distance (with a UserWarning); pass
         ``method="exact"`` or ``"sliced"`` so the array holds one known kind.
         """
-        from ..analysis.distances import wasserstein
-
         out = []
         for t, x in zip(self.t, self.positions):
             k = int(np.argmin(np.abs(solution.t - t)))

@@ -1,7 +1,7 @@
 r"""Time steps of the particle ODE :math:`dY/dt = b(t, Y)` and SDE, and the reflecting walls.
 
 Every step has the signature ``step(field, t, x, h, rng) -> (x_new, n_evaluations)``: ``field``
-is a :class:`~fokkerplanck.particles.velocities.VelocityField` (or any ``field(t, x)`` with a
+is a :class:`~fokkerplanck.particles.velocities.base.VelocityField` (or any ``field(t, x)`` with a
 ``noise`` attribute for the SDE step), ``x`` the whole ensemble ``(n, d)``, ``h`` the step size
 and ``rng`` a numpy Generator (used by the stochastic step only). Steps are found by name in
 :data:`METHODS` (ODE) and :data:`SDE_METHODS` (SDE), like scipy's ``solve_ivp`` methods.

@@ -4,8 +4,6 @@ walls, t_eval landing, seeds, the discriminator hook, argument checks, grid=/dom
 Data and time budget: see particles_cases.py.
 """
 
-import sys
-import types
 import warnings
 
 import numpy as np
@@ -183,27 +181,6 @@ def test_kl_sde_is_langevin_with_exact_euler_maruyama_moments():
     # 4 standard errors: sd(mean) = sqrt(var/n), sd(sample variance) = var sqrt(2/n)
     assert abs(x.mean() - mean) < 4 * np.sqrt(var / n)
     assert abs(x.var() - var) < 4 * var * np.sqrt(2 / n)
-
-
-# --- the discriminator hook ------------------------------------------------------------------
-
-
-def test_discriminator_velocity_is_looked_up_lazily(monkeypatch):
-    calls = {}
-
-    def discriminator_velocity(data, seed=None, **options):
-        calls.update(data=data, seed=seed, options=options)
-        return lambda t, x: -x
-
-    fake = types.ModuleType("fokkerplanck.gan")
-    fake.discriminator_velocity = discriminator_velocity
-    monkeypatch.setitem(sys.modules, "fokkerplanck.gan", fake)
-    data = np.zeros((10, 1))
-    ens = particles.simulate(None, INITIAL_1D, 1.0, n=100, velocity="discriminator", data=data, seed=3, dt=0.01,
-                             velocity_options=dict(epochs=2))
-    assert calls["seed"] == 3 and calls["options"] == {"epochs": 2} and calls["data"].shape == (10, 1)
-    np.testing.assert_allclose(ens.final, ens.positions[0] * np.exp(-1.0), rtol=1e-8)
-    assert ens.velocity == "discriminator"
 
 
 # --- bad input -------------------------------------------------------------------------------
