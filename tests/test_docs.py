@@ -47,7 +47,7 @@ def test_every_notebook_is_a_page_with_its_figures(site):
     "flow.grid", "flow.densities", "flow.sampling", "flow.problem", "flow.divergences", "flow.divergences.base",
     "flow.divergences.from_f", "flow.operators", "flow.newton_1d", "flow.resolvent", "flow.linear.base",
     "flow.linear.banded", "flow.linear.direct", "flow.linear.amg", "flow.linear.multigrid", "flow.stepping.base",
-    "flow.stepping.euler", "flow.stepping.controllers", "flow.stepping.loop", "flow.solve", "flow.solution",
+    "flow.stepping.euler", "flow.stepping.bdf2", "flow.stepping.controllers", "flow.stepping.loop", "flow.solve", "flow.solution",
     "flow.diagnostics", "flow.trackers", "flow.budget", "analysis.spectral", "analysis.rates", "analysis.bounds",
     "analysis.exact", "analysis.distances", "plot",
     "particles.driver", "particles.ensemble", "particles.velocities.base", "particles.velocities.grid",

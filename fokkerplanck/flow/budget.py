@@ -18,6 +18,8 @@ The linear solver's part is the memory model of the solver that will run: the en
 The other parts are per-cell costs measured on this package's runs. The estimate is held within
 0.5x-2x of the measured peak resident memory of 2-D 1024^2 and 3-D 64^3 runs by the tests
 (tests/flow/test_budget_memory.py); it exists to refuse runs that cannot fit, not to predict to the megabyte.
+Not modelled: numba's first compilation of the kernels on a machine (once; they are cached on
+disk), which can add a few hundred MB to the first run's peak.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
   local error estimate, its discrete long-time rate) and the registry;
 - :mod:`~fokkerplanck.flow.stepping.euler`: backward Euler, the Crandall-Liggett resolvent at
   every step (the default);
+- :mod:`~fokkerplanck.flow.stepping.bdf2`: BDF2, the same resolvent with a shorter step on
+  extrapolated data (second order);
 - :mod:`~fokkerplanck.flow.stepping.controllers`: fixed and adaptive step sizes;
 - :mod:`~fokkerplanck.flow.stepping.loop`: :class:`TimeLoop` (owns the loop, knows no files) and
   :class:`RunState` (what it hands out for checkpoints and takes back to resume).

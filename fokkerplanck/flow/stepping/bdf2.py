@@ -86,6 +86,7 @@ __all__ = ["BDF2"]
 @register
 class BDF2(Scheme):
     name = "bdf2"
+    label = "BDF2"
     aliases = ("BDF2",)
     summary = "BDF2: the resolvent of step 2h/3 on extrapolated data (second order; not L1-contractive)"
     order = 2

@@ -21,6 +21,7 @@ rejected and retried with a quarter of the size (by the time loop).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -103,16 +104,22 @@ class AdaptiveSteps:
             dt_max = _v.positive_number("dt_max", dt_max)
         if dt_initial is not None:
             dt_initial = _v.positive_number("dt_initial", dt_initial)
+        given_growth = max_growth is not None
         max_growth = _v.positive_number("max_growth", 5.0 if max_growth is None else max_growth)
         if max_growth <= 1:
             raise ValueError(f"max_growth must exceed 1, got {max_growth}.")
+        cap = getattr(scheme, "max_step_ratio", math.inf)
+        if given_growth and max_growth > cap:
+            warnings.warn(f"max_growth = {max_growth:g} is capped at {cap:g} for scheme {scheme.name!r} (its step "
+                          "ratio limit, for stability); the solution's options record the cap.", RuntimeWarning,
+                          stacklevel=4)
         return cls(rtol=rtol, atol=atol, dt_initial=dt_initial, dt_max=dt_max, max_growth=max_growth,
                    t_final=t_final, relative_to=relative_to, scheme=scheme)
 
     def options(self) -> dict:
         """The options as the solution records them."""
         return dict(rtol=self.rtol, atol=self.atol, error_relative_to=self.relative_to, dt_max=self.dt_max,
-                    max_growth=self.max_growth)
+                    max_growth=self.growth)
 
     def error(self, state, h, res, cell_mass, coeffs) -> float:
         """The scheme's local error estimate (:meth:`Scheme.local_error`)."""
