@@ -17,6 +17,7 @@ from . import _compat
 from .flow.densities import Barenblatt, Density, Gaussian, GaussianMixture, Uniform
 from .flow.divergences import Divergence, available_divergences, get_divergence, jsd
 from .flow.grid import Grid
+from .flow.grid_density import GridDensity
 from .flow.problem import Problem, setup
 from .flow.solution import ConvergenceError, Solution
 from .flow.solve import solve
@@ -40,7 +41,7 @@ def save(path, solution, **kwargs):
 
     return _save(path, solution, **kwargs)
 
-__all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "Uniform", "Barenblatt", "Divergence", "available_divergences",
+__all__ = ["Grid", "GridDensity", "Density", "Gaussian", "GaussianMixture", "Uniform", "Barenblatt", "Divergence", "available_divergences",
            "get_divergence", "jsd", "Problem", "setup", "Solution", "ConvergenceError", "solve",
            "Tracker", "CallbackTracker", "load", "save", "__version__"]
 

@@ -28,12 +28,13 @@ from __future__ import annotations
 from .densities import Barenblatt, Density, Gaussian, GaussianMixture, SampleKDE, Uniform
 from .divergences import Divergence, available_divergences, get_divergence
 from .grid import Grid
+from .grid_density import GridDensity
 from .problem import Problem, setup
 from .solution import ConvergenceError, Solution
 from .solve import solve
 from .stepping import RunState, StateError, TimeLoop
 from .trackers import CallbackTracker, Tracker
 
-__all__ = ["Grid", "Density", "Gaussian", "GaussianMixture", "SampleKDE", "Uniform", "Barenblatt", "Divergence",
+__all__ = ["Grid", "GridDensity", "Density", "Gaussian", "GaussianMixture", "SampleKDE", "Uniform", "Barenblatt", "Divergence",
            "available_divergences", "get_divergence", "Problem", "setup", "Solution", "ConvergenceError", "solve",
            "RunState", "StateError", "TimeLoop", "Tracker", "CallbackTracker"]

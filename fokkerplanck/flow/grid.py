@@ -29,6 +29,9 @@ class Grid:
         Corners of the box, one entry per dimension (1, 2 or 3 dimensions).
     shape : sequence of int
         Number of cells per dimension (at least 2 each).
+    periodic : bool or sequence of bool
+        Which axes wrap around (``True``: all of them). A periodic axis has no walls: its last
+        cell and its first are neighbours through the seam face at ``lower == upper``.
 
     Attributes
     ----------
@@ -44,6 +47,8 @@ class Grid:
         Cell faces along each axis (``shape[a] + 1`` entries).
     cell_volume : float
         Volume (length, area) of one cell; integrals are ``sum(values) * cell_volume``.
+    periodic : tuple of bool
+        Per axis, whether it wraps around (default: no axis does; every wall is no-flux).
 
     Examples
     --------
@@ -53,7 +58,7 @@ class Grid:
     0.008
     """
 
-    def __init__(self, lower, upper, shape):
+    def __init__(self, lower, upper, shape, periodic=False):
         lower = np.atleast_1d(_v.float_array("Grid: lower", lower))
         upper = np.atleast_1d(_v.float_array("Grid: upper", upper))
         if isinstance(shape, (str, bytes)):
@@ -96,6 +101,7 @@ class Grid:
             raise ValueError(f"Grid: the box [{lower.tolist()}, {upper.tolist()}] with shape {list(shape_t)} has cells "
                              f"of width {spacing.tolist()} and volume {volume!r}; choose a box whose cell widths and "
                              "cell volume are finite positive numbers.")
+        self.periodic = _periodic_flags(periodic, len(shape_t))
         self.lower = lower
         self.upper = upper
         self.shape = shape_t
@@ -104,6 +110,11 @@ class Grid:
         self.cell_volume = volume
         self.axes = tuple(lower[a] + (np.arange(shape_t[a]) + 0.5) * self.spacing[a] for a in range(self.ndim))
         self.edges = tuple(np.linspace(lower[a], upper[a], shape_t[a] + 1) for a in range(self.ndim))
+
+    @property
+    def is_periodic(self) -> bool:
+        """True when at least one axis wraps around."""
+        return any(self.periodic)
 
     @property
     def size(self) -> int:
@@ -136,10 +147,27 @@ class Grid:
 
     def __eq__(self, other):
         return (isinstance(other, Grid) and self.shape == other.shape
-                and np.array_equal(self.lower, other.lower) and np.array_equal(self.upper, other.upper))
+                and np.array_equal(self.lower, other.lower) and np.array_equal(self.upper, other.upper)
+                and self.periodic == other.periodic)
 
     def __hash__(self):
-        return hash((self.shape, tuple(self.lower), tuple(self.upper)))
+        return hash((self.shape, tuple(self.lower), tuple(self.upper), self.periodic))
 
     def __repr__(self):
-        return f"Grid(lower={self.lower.tolist()}, upper={self.upper.tolist()}, shape={list(self.shape)})"
+        extra = ""
+        if self.is_periodic:
+            extra = ", periodic=True" if all(self.periodic) else f", periodic={list(self.periodic)}"
+        return f"Grid(lower={self.lower.tolist()}, upper={self.upper.tolist()}, shape={list(self.shape)}{extra})"
+
+
+def _periodic_flags(periodic, ndim: int) -> tuple:
+    """``periodic`` (a bool, or one bool per axis) as a tuple of ``ndim`` bools."""
+    if isinstance(periodic, (bool, np.bool_)):
+        return (bool(periodic),) * ndim
+    if isinstance(periodic, (str, bytes)) or not hasattr(periodic, "__len__"):
+        raise ValueError(f"Grid: periodic must be True, False or one of them per axis, got {periodic!r}.")
+    flags = list(periodic)
+    if len(flags) != ndim or not all(isinstance(f, (bool, np.bool_)) for f in flags):
+        raise ValueError(f"Grid: periodic must be True, False or a list of {ndim} of them (one per axis), "
+                         f"got {periodic!r}.")
+    return tuple(bool(f) for f in flags)

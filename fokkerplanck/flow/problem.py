@@ -15,6 +15,7 @@ from . import operators
 from .densities import Density
 from .divergences import Divergence, get_divergence
 from .grid import Grid
+from .grid_density import GridDensity
 
 __all__ = ["Problem", "setup", "discretize"]
 
@@ -37,6 +38,8 @@ def discretize(density, grid: Grid, role: str = "density", allow_array: bool = F
     """
     if not isinstance(grid, Grid):
         raise ValueError(f"grid must be a fokkerplanck.Grid, got {type(grid).__name__}.")
+    if isinstance(density, GridDensity):
+        return density.on(grid, role)
     if isinstance(density, Density):
         if density.ndim != grid.ndim:
             raise ValueError(f"the {role} is {density.ndim}-dimensional but the grid is {grid.ndim}-dimensional.")
@@ -127,8 +130,9 @@ def setup(target, initial, grid: Grid, divergence="jsd") -> Problem:
     if not isinstance(grid, Grid):
         raise ValueError(f"grid must be a fokkerplanck.Grid, got {type(grid).__name__}.")
     if isinstance(target, np.ndarray):
-        raise ValueError("the target density must be a Gaussian, a GaussianMixture or a callable; "
-                         "arrays of values are accepted for the initial density only.")
+        raise ValueError("the target density must be a Gaussian, a GaussianMixture, a GridDensity or a callable; "
+                         "bare arrays of values are accepted for the initial density only (wrap them: "
+                         "fp.GridDensity(grid, values)).")
     rho_raw = discretize(target, grid, "target density rho_d")
     bad = ~np.isfinite(rho_raw)
     if bad.any():

@@ -7,7 +7,7 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
     upper = [6.0]
     shape = [400]
 
-    [target]                    # rho_d: kind = "gaussian" | "mixture" | "samples"
+    [target]                    # rho_d: kind = "gaussian" | "mixture" | "samples" | "array"
     kind = "mixture"
     weights = [0.4, 0.6]
     means = [-2.0, 1.5]         # (K, d) lists; flat lists are fine in 1-D
@@ -20,6 +20,8 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
     background = 0.0            # weight of a wide Gaussian added (target: keeps rho_d > 0)
 
     # [target] kind = "uniform" (no other keys): rho_d = 1/|box| on the grid's box.
+    # kind = "array", file = "values.npy": one value per cell (the grid's shape; a .csv of one
+    #   number per line in 1-D), relative to the run file, checked and normalised (fp.GridDensity).
     # [initial] kind = "barenblatt": the Barenblatt profile of u_tau = Laplacian(u^m) at tau
     #   (fokkerplanck.theory.barenblatt), m = 2 (chi^2) or 0.5 (Hellinger), tau > 0,
     #   center = [0.0] (default: the origin). With a uniform target and divergence = "chi2"
@@ -68,6 +70,7 @@ from .._timeline import lattice_times, off_lattice
 from ..flow import budget as _budget
 from ..flow.divergences import available_divergences, get_divergence
 from ..flow.grid import Grid
+from ..flow.grid_density import GridDensity
 from ..flow.linear import LINEAR_SOLVERS, select
 from ..flow.stepping import SCHEMES
 from ..flow.densities import Density, Gaussian, GaussianMixture, SampleKDE, Barenblatt, Uniform
@@ -139,10 +142,10 @@ def _table(data, name, source, allowed) -> Table:
 
 
 def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list | None = None, grid=None):
-    kinds = ("gaussian", "mixture", "samples") + (("uniform",) if role == "target" else ("barenblatt",))
+    kinds = ("gaussian", "mixture", "samples", "array") + (("uniform",) if role == "target" else ("barenblatt",))
     kind = table.string("kind", choices=kinds)
     allowed = {"gaussian": {"kind", "mean", "cov"}, "mixture": {"kind", "weights", "means", "covs"},
-               "samples": {"kind", "file", "bandwidth", "background"}, "uniform": {"kind"},
+               "samples": {"kind", "file", "bandwidth", "background"}, "uniform": {"kind"}, "array": {"kind", "file"},
                "barenblatt": {"kind", "m", "tau", "center"}}[kind]
     extra = sorted(set(table.data) - allowed)
     if extra:
@@ -185,6 +188,8 @@ def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list |
             tau = table.number("tau", positive=True)
             center = table.array("center", (d,), ex_mean) if table.has("center") else np.zeros(d)
             return Barenblatt(m, tau, center)
+        if kind == "array":
+            return _array_density(table, base_dir, data_files, grid)
         # samples
         fname = table.string("file")
         fpath = Path(fname)
@@ -212,6 +217,54 @@ def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list |
         if isinstance(exc, RunFileError):
             raise
         raise RunFileError(f"{table.source}: [{table.name}] {exc}") from None
+
+
+def _array_density(table: Table, base_dir: Path, data_files, grid) -> GridDensity:
+    """``kind = "array"``: one value per cell from a ``.npy`` file (any grid) or a ``.csv`` file (1-D)."""
+    fpath = Path(table.string("file"))
+    if not fpath.is_absolute():
+        fpath = base_dir / fpath
+    try:
+        regular_file(fpath, "values file", MAX_DATA_BYTES)  # before anything reads it (/dev/zero, FIFOs)
+        if data_files is not None:  # the fingerprint covers the values, not only the name
+            data_files.append(file_sha256(fpath, MAX_DATA_BYTES))
+        values = read_grid_values(fpath, grid.shape)
+        return GridDensity(grid, values, name=str(fpath))
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise table.error("file", f"values file {str(fpath)!r} not found (paths are relative to the run file)") from None
+    except ValueError as exc:
+        raise table.error("file", str(exc)) from None
+
+
+def read_grid_values(path: Path, shape) -> np.ndarray:
+    """Cell values from a ``.npy`` file (``allow_pickle=False``, the grid's shape) or, for a 1-D grid, a
+    ``.csv`` file of one number per line (or per comma); ValueError naming the file otherwise."""
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            x = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(f"{path}: cannot read as a numeric .npy array ({exc}).") from None
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"{path}: the array has dtype {x.dtype}; cell values must be numbers.")
+    elif suffix in (".csv", ".txt"):
+        if len(shape) != 1:
+            raise ValueError(f"{path}: a .csv values file is for 1-D grids; give a {len(shape)}-D grid's values "
+                             "as a .npy array of its shape.")
+        try:
+            with open(path, encoding="utf-8") as fh:
+                tokens = fh.read().replace(",", " ").split()
+            x = np.array([float(t) for t in tokens], dtype=float)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read as numbers ({exc}).") from None
+    else:
+        raise ValueError(f"{path}: cell values must be a .npy or .csv file, got {suffix or 'no extension'!r}.")
+    if len(shape) == 1 and x.ndim == 2 and 1 in x.shape:
+        x = x.ravel()
+    if x.shape != tuple(shape):
+        raise ValueError(f"{path}: the values have shape {x.shape}, the grid has shape {tuple(shape)}; "
+                         "give one value per cell.")
+    return x
 
 
 def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir=".", name: str = "run",
