@@ -68,7 +68,8 @@ class _PseudoInverse:
         self.n = n
         keep = np.ones(n, dtype=bool)
         keep[self.ground] = False
-        entry = select_eigen(solver, shape)
+        periodic = operators.periodic_axes(coeffs, shape) if coeffs is not None else False
+        entry = select_eigen(solver, shape, periodic)
         self._solve, grounded = entry.pseudo_inverse(K, m, coeffs, shape, keep)
         self.keep = keep if grounded else np.ones(n, dtype=bool)
 

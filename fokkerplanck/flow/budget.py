@@ -178,11 +178,11 @@ def fixed_steps(t_final: float, dt, n_marks: int = 0):
     return (ratio if math.isfinite(ratio) else math.inf) + n_marks
 
 
-def linear_solver_bytes(shape, linear_solver="auto", divergence="jsd") -> float:
-    """Memory of the linear solver that ``linear_solver`` selects for ``shape`` and ``divergence``
-    (its registry entry's model); a ValueError if it does not apply."""
+def linear_solver_bytes(shape, linear_solver="auto", divergence="jsd", periodic=False) -> float:
+    """Memory of the linear solver that ``linear_solver`` selects for ``shape`` (with ``periodic`` axes)
+    and ``divergence`` (its registry entry's model); a ValueError if it does not apply."""
     shape = tuple(int(s) for s in shape)
-    return float(select(linear_solver, shape, get_divergence(divergence)).memory_bytes(shape))
+    return float(select(linear_solver, shape, get_divergence(divergence), periodic).memory_bytes(shape))
 
 
 def check_solve(grid, target, initial, t_final, dt, t_eval, linear_solver="auto", dt_max=None, force=False,
@@ -192,7 +192,7 @@ def check_solve(grid, target, initial, t_final, dt, t_eval, linear_solver="auto"
     if force or not hasattr(grid, "size") or not hasattr(grid, "ndim"):
         return None
     cells = float(math.prod(int(s) for s in grid.shape))
-    linear_bytes = linear_solver_bytes(grid.shape, linear_solver, divergence)
+    linear_bytes = linear_solver_bytes(grid.shape, linear_solver, divergence, getattr(grid, "periodic", False))
     save_steps = isinstance(t_eval, str)
     steps = fixed_steps(t_final, dt, 0 if save_steps else len(t_eval))
     if steps is None and dt_max:

@@ -16,7 +16,11 @@ logarithmic mean, is symmetric, lies between the harmonic and geometric means (s
 by the smaller cell value where rho_d varies fast, which keeps far tails stable), and is
 second-order accurate for smooth :math:`\rho_d`.
 
-Boundary faces carry no flux (no-flux boundary). The assembled matrix
+Boundary faces carry no flux (no-flux boundary), except on a periodic axis
+(:attr:`Grid.periodic <fokkerplanck.Grid>`): there the last cell and the first are neighbours
+through one more face, the seam, and the axis's coefficient array has ``shape[a]`` entries (the
+last is the seam's) instead of ``shape[a] - 1``. Every function below reads periodicity from that
+length, so coefficients carry it wherever they go. The assembled matrix
 
 .. math::  (K w)_i = \sum_{j\sim i} k_{ij}(w_i - w_j)
 
@@ -34,17 +38,21 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["sg_face_weights", "face_coefficients", "apply_laplacian", "dirichlet_form",
-           "laplacian_matrix", "tridiagonal"]
+           "laplacian_matrix", "tridiagonal", "periodic_axes"]
 
 
-def sg_face_weights(rho: np.ndarray, axis: int) -> np.ndarray:
+def sg_face_weights(rho: np.ndarray, axis: int, periodic: bool = False) -> np.ndarray:
     """Scharfetter-Gummel face values of ``rho`` between neighbours along ``axis``.
 
-    Returns an array with ``rho.shape[axis] - 1`` entries along ``axis``.
+    Returns an array with ``rho.shape[axis] - 1`` entries along ``axis`` (``rho.shape[axis]`` if
+    ``periodic``: the last entry is the seam face between the last cell and the first).
     """
     n = rho.shape[axis]
-    left = np.take(rho, np.arange(n - 1), axis=axis)
-    right = np.take(rho, np.arange(1, n), axis=axis)
+    if periodic:
+        left, right = rho, np.roll(rho, -1, axis=axis)
+    else:
+        left = np.take(rho, np.arange(n - 1), axis=axis)
+        right = np.take(rho, np.arange(1, n), axis=axis)
     delta = np.log(right) - np.log(left)
     small = np.abs(delta) < 1e-8
     safe = np.where(small, 1.0, delta)
@@ -52,15 +60,30 @@ def sg_face_weights(rho: np.ndarray, axis: int) -> np.ndarray:
     return right * factor
 
 
-def face_coefficients(rho: np.ndarray, spacing) -> list[np.ndarray]:
+def face_coefficients(rho: np.ndarray, spacing, periodic=None) -> list[np.ndarray]:
     """Per-axis face transmissibilities ``k = rho_face * cell_volume / dx_a**2``.
 
     ``rho`` has the grid's shape; entry ``a`` of the result has ``shape[a] - 1`` entries along
-    axis ``a``. ``cell_volume / dx_a**2`` equals face area over centre distance.
+    axis ``a`` (``shape[a]`` on a periodic axis, ``periodic`` being one bool per axis, e.g.
+    :attr:`Grid.periodic`). ``cell_volume / dx_a**2`` equals face area over centre distance.
     """
     spacing = np.asarray(spacing, dtype=float)
     vol = float(np.prod(spacing))
-    return [sg_face_weights(rho, a) * (vol / spacing[a] ** 2) for a in range(rho.ndim)]
+    periodic = (False,) * rho.ndim if periodic is None else tuple(bool(p) for p in periodic)
+    return [sg_face_weights(rho, a, periodic[a]) * (vol / spacing[a] ** 2) for a in range(rho.ndim)]
+
+
+def periodic_axes(coeffs, shape) -> tuple:
+    """Per axis, whether the face coefficients ``coeffs`` of a grid of ``shape`` wrap around."""
+    return tuple(int(np.shape(k)[a]) == int(shape[a]) for a, k in enumerate(coeffs))
+
+
+def _neighbours(w: np.ndarray, k: np.ndarray, a: int):
+    """``(w_i, w_j)`` on both sides of each face of axis ``a`` (``k``'s length says whether it wraps)."""
+    if k.shape[a] == w.shape[a]:
+        return w, np.roll(w, -1, axis=a)
+    nd = w.ndim
+    return w[_slices(nd, a, slice(None, -1))], w[_slices(nd, a, slice(1, None))]
 
 
 def _slices(ndim: int, axis: int, sl: slice):
@@ -78,6 +101,11 @@ def apply_laplacian(coeffs, w: np.ndarray) -> np.ndarray:
     out = np.zeros_like(w, dtype=float)
     nd = w.ndim
     for a, k in enumerate(coeffs):
+        if k.shape[a] == w.shape[a]:  # periodic: face i joins cell i and cell i + 1 (mod n)
+            flux = k * (w - np.roll(w, -1, axis=a))
+            out += flux
+            out -= np.roll(flux, 1, axis=a)
+            continue
         lo, hi = _slices(nd, a, slice(None, -1)), _slices(nd, a, slice(1, None))
         flux = k * (w[lo] - w[hi])
         out[lo] += flux
@@ -89,10 +117,10 @@ def dirichlet_form(coeffs, a: np.ndarray, b: np.ndarray) -> float:
     r"""``a^T K b = sum_faces k_ij (a_i - a_j)(b_i - b_j)``, the discrete
     :math:`\int \rho_d \nabla a\cdot\nabla b`."""
     total = 0.0
-    nd = a.ndim
     for ax, k in enumerate(coeffs):
-        lo, hi = _slices(nd, ax, slice(None, -1)), _slices(nd, ax, slice(1, None))
-        total += float(np.sum(k * (a[lo] - a[hi]) * (b[lo] - b[hi])))
+        a_i, a_j = _neighbours(a, k, ax)
+        b_i, b_j = _neighbours(b, k, ax)
+        total += float(np.sum(k * (a_i - a_j) * (b_i - b_j)))
     return total
 
 
@@ -103,10 +131,8 @@ def laplacian_matrix(coeffs, shape) -> sp.csr_matrix:
     index = np.arange(n).reshape(shape)
     rows, cols, vals = [], [], []
     diag = np.zeros(n)
-    nd = len(shape)
     for a, k in enumerate(coeffs):
-        lo = index[_slices(nd, a, slice(None, -1))].ravel()
-        hi = index[_slices(nd, a, slice(1, None))].ravel()
+        lo, hi = (x.ravel() for x in _neighbours(index, k, a))
         kk = k.ravel()
         rows += [lo, hi]
         cols += [hi, lo]
@@ -120,7 +146,7 @@ def laplacian_matrix(coeffs, shape) -> sp.csr_matrix:
 
 
 def tridiagonal(coeffs) -> tuple[np.ndarray, np.ndarray]:
-    """1-D only: ``(diagonal, off_diagonal)`` of ``K`` (``off[i] = K[i, i+1] = -k_i``)."""
+    """1-D with walls only: ``(diagonal, off_diagonal)`` of ``K`` (``off[i] = K[i, i+1] = -k_i``)."""
     if len(coeffs) != 1:
         raise ValueError("tridiagonal() is for 1-D grids")
     k = coeffs[0]

@@ -174,7 +174,7 @@ def setup(target, initial, grid: Grid, divergence="jsd") -> Problem:
     v0 = u0 / rho
     return Problem(
         grid=grid, divergence=div, rho=rho, u0=u0, v0=v0, cell_mass=rho * vol,
-        coeffs=operators.face_coefficients(rho, grid.spacing), beta=float(v0.max()),
+        coeffs=operators.face_coefficients(rho, grid.spacing, grid.periodic), beta=float(v0.max()),
         target_mass_outside=(1.0 - zt) if isinstance(target, Density) else None,
         initial_mass_outside=(1.0 - z0) if isinstance(initial, Density) else None,
     )

@@ -104,7 +104,7 @@ class Resolvent:
         self.ndim = self.cell_mass.ndim
         self.tol = float(tol)
         self.max_iter = int(max_iter)
-        entry = select(linear_solver, self.shape, divergence)
+        entry = select(linear_solver, self.shape, divergence, periodic=operators.periodic_axes(coeffs, self.shape))
         self._linear = entry(coeffs, self.shape, divergence)
         self.linear_solver = entry.name
 

@@ -353,7 +353,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
     if fl.has("linear_solver"):
         solver = fl.string("linear_solver", choices=("auto", *LINEAR_SOLVERS.names()))  # not ``name``: the run's
         try:
-            select(solver, grid.shape, get_divergence(divergence))
+            select(solver, grid.shape, get_divergence(divergence), grid.periodic)
         except ValueError as exc:
             raise fl.error("linear_solver", str(exc)) from None
         solve_options["linear_solver"] = solver

@@ -8,6 +8,8 @@ solve, O(n) per iteration, and allocates a handful of work vectors of the grid's
 
 from __future__ import annotations
 
+import numpy as np
+
 from .base import F8, LinearSolver, register
 
 __all__ = ["Banded"]
@@ -18,9 +20,13 @@ class Banded(LinearSolver):
     name = "banded"
     summary = "1-D only: the whole Newton iteration in one compiled kernel (Thomas algorithm)"
     runs_newton = True
+    periodic_unavailable = ("has no cyclic tridiagonal solve for periodic grids (the compiled kernel is the Thomas "
+                            "algorithm on a wall-bounded interval); 'direct' solves them")
 
     @classmethod
-    def unavailable(cls, shape, divergence):
+    def unavailable(cls, shape, divergence, periodic=False):
+        if periodic is not None and any(np.atleast_1d(periodic)):
+            return cls.periodic_unavailable
         if len(shape) != 1:
             return "is for 1-D grids"
         if divergence.kernels is None:

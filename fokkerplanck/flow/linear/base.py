@@ -6,7 +6,7 @@ symmetric form :math:`D\,hK\,D + \mathrm{diag}(m v')`). A linear solver is a sub
 :class:`LinearSolver` that registers itself; the class carries every fact about itself:
 
 - ``name`` (also its spelling in run files) and ``summary``;
-- where it applies (:meth:`unavailable`: dimension, size, the divergence's Newton variable) and
+- where it applies (:meth:`unavailable`: dimension, size, periodic axes, the divergence's Newton variable) and
   its rank when ``linear_solver="auto"`` chooses (:meth:`auto_rank`);
 - its memory model (:meth:`memory_bytes`), which the budget reads;
 - how to build it (the constructor) and, where it can, the pseudo-inverse of the singular
@@ -47,12 +47,17 @@ class LinearSolver:
     #: True when the solver runs the whole Newton iteration itself (the compiled 1-D kernel):
     #: it then provides :meth:`newton` instead of :meth:`solve_hessian` / :meth:`solve_symmetric`.
     runs_newton = False
+    #: Why the solver cannot run on a grid with periodic axes (None: it can; it then works on the
+    #: face coefficients of :mod:`fokkerplanck.flow.operators`, whose periodic axes carry the seam face).
+    periodic_unavailable: str | None = None
 
     # -- where it applies ---------------------------------------------------------------------
     @classmethod
-    def unavailable(cls, shape, divergence) -> str | None:
-        """Why this solver cannot run on a grid of ``shape`` with ``divergence`` (None: it can)."""
-        return None
+    def unavailable(cls, shape, divergence, periodic=False) -> str | None:
+        """Why this solver cannot run on a grid of ``shape`` with ``divergence`` (None: it can).
+
+        ``periodic`` is a bool or one per axis (:attr:`fokkerplanck.Grid.periodic`)."""
+        return cls.periodic_unavailable if _any(periodic) else None
 
     @classmethod
     def auto_rank(cls, shape, divergence) -> float | None:
@@ -95,20 +100,36 @@ def _cells(shape) -> int:
     return int(math.prod(int(s) for s in shape))
 
 
-def available(shape, divergence) -> list[str]:
-    """Names of the solvers that can run on ``shape`` with ``divergence``."""
-    return [c.name for c in LINEAR_SOLVERS if c.unavailable(shape, divergence) is None]
+def _any(periodic) -> bool:
+    return bool(np.any(periodic)) if periodic is not None else False
 
 
-def select(name, shape, divergence):
+def _why(cls, shape, divergence, periodic) -> str | None:
+    """``cls.unavailable``; a member written before periodic grids (no ``periodic`` argument) is asked
+    only about grids with walls, and declines periodic grids."""
+    if not _any(periodic):
+        return cls.unavailable(shape, divergence)
+    try:
+        return cls.unavailable(shape, divergence, periodic=periodic)
+    except TypeError:
+        return cls.periodic_unavailable or "does not declare whether it handles periodic grids"
+
+
+def available(shape, divergence, periodic=False) -> list[str]:
+    """Names of the solvers that can run on ``shape`` (with ``periodic`` axes) with ``divergence``."""
+    return [c.name for c in LINEAR_SOLVERS if _why(c, shape, divergence, periodic) is None]
+
+
+def select(name, shape, divergence, periodic=False):
     """The solver class for ``linear_solver=name`` (``"auto"`` resolved by the members' own ranks).
 
-    Raises a ValueError naming the solvers that apply when ``name`` is unknown or does not apply.
+    ``periodic``: a bool or one per axis. Raises a ValueError naming the solvers that apply when
+    ``name`` is unknown or does not apply.
     """
     shape = tuple(int(s) for s in shape)
     if name == "auto":
         ranked = [(c.auto_rank(shape, divergence), i, c) for i, c in enumerate(LINEAR_SOLVERS)
-                  if c.unavailable(shape, divergence) is None]
+                  if _why(c, shape, divergence, periodic) is None]
         ranked = [r for r in ranked if r[0] is not None]
         if not ranked:
             raise ValueError(f"no linear solver applies to a {len(shape)}-D grid with the divergence "
@@ -118,16 +139,18 @@ def select(name, shape, divergence):
         raise ValueError(f"unknown linear_solver {name!r}; choose 'auto' or one of "
                          f"{', '.join(repr(n) for n in LINEAR_SOLVERS.names())}.")
     cls = LINEAR_SOLVERS.get(name)
-    why = cls.unavailable(shape, divergence)
+    why = _why(cls, shape, divergence, periodic)
     if why is not None:
-        fits = ", ".join(repr(n) for n in available(shape, divergence))
+        fits = ", ".join(repr(n) for n in available(shape, divergence, periodic))
         raise ValueError(f"linear_solver={cls.name!r} {why}; use 'auto' (the default) or one of {fits}.")
     return cls
 
 
-def select_eigen(name, shape):
-    """The solver class of the spectral gap's shift-invert solves (``"auto"``: by :meth:`eigen_rank`)."""
-    offered = [c for c in LINEAR_SOLVERS if c.eigen_rank(shape) is not None]
+def select_eigen(name, shape, periodic=False):
+    """The solver class of the spectral gap's shift-invert solves (``"auto"``: by :meth:`eigen_rank`;
+    on periodic grids only the solvers without :attr:`~LinearSolver.periodic_unavailable`)."""
+    offered = [c for c in LINEAR_SOLVERS if c.eigen_rank(shape) is not None
+               and not (_any(periodic) and c.periodic_unavailable)]
     if name == "auto":
         return min(offered, key=lambda c: c.eigen_rank(shape))
     for c in offered:

@@ -514,9 +514,13 @@ class MultigridCG(LinearSolver):
 
     name = "multigrid"
     summary = "CG preconditioned by a matrix-free geometric multigrid V-cycle (numba); the Hessian is never assembled"
+    periodic_unavailable = ("has no periodic transfer and smoothing for periodic grids (its hierarchy assumes walls); "
+                            "'direct' or 'amg' solve them")
 
     @classmethod
-    def unavailable(cls, shape, divergence):
+    def unavailable(cls, shape, divergence, periodic=False):
+        if periodic is not None and np.any(periodic):
+            return cls.periodic_unavailable
         if divergence.variable != "w":
             return (f"does not handle the Newton systems of the divergence {divergence.name!r}, which iterates on v "
                     "(degenerate diffusion)")
