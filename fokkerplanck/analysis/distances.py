@@ -126,6 +126,10 @@ def _measure(obj, name):
         if len(obj) != 2 or not isinstance(obj[0], Grid):
             raise ValueError(f"{name}: a grid density must be the tuple (grid, values) with a fokkerplanck.Grid.")
         grid, values = obj
+        if grid.is_periodic:
+            raise ValueError(f"{name}: distances between densities on a periodic grid ({grid!r}) are not supported "
+                             "yet (they need transport on the circle/torus); refused rather than measured as if "
+                             "the seam were a wall.")
         values = np.asarray(values, dtype=float)
         if values.shape != grid.shape:
             raise ValueError(f"{name}: density values have shape {values.shape} but the grid has shape "

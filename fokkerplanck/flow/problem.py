@@ -16,6 +16,7 @@ from .densities import Density
 from .divergences import Divergence, get_divergence
 from .grid import Grid
 from .grid_density import GridDensity
+from .periodic import wrapped_pdf
 
 __all__ = ["Problem", "setup", "discretize"]
 
@@ -32,7 +33,8 @@ def _where(grid: Grid, flat_index: int) -> str:
 def discretize(density, grid: Grid, role: str = "density", allow_array: bool = False) -> np.ndarray:
     """Values of ``density`` at the cell centres of ``grid``, shape ``grid.shape`` (not normalised).
 
-    ``density`` is a :class:`~fokkerplanck.Gaussian`/:class:`~fokkerplanck.GaussianMixture`, a
+    ``density`` is a :class:`~fokkerplanck.Gaussian`/:class:`~fokkerplanck.GaussianMixture` (wrapped
+    on periodic axes: :mod:`fokkerplanck.flow.periodic`), a :class:`~fokkerplanck.GridDensity`, a
     callable ``f(points) -> (n,)`` taking points of shape ``(n, d)``, or (if ``allow_array``) an
     array of values on the cells with shape ``grid.shape``.
     """
@@ -43,7 +45,7 @@ def discretize(density, grid: Grid, role: str = "density", allow_array: bool = F
     if isinstance(density, Density):
         if density.ndim != grid.ndim:
             raise ValueError(f"the {role} is {density.ndim}-dimensional but the grid is {grid.ndim}-dimensional.")
-        return density.pdf(grid.points()).reshape(grid.shape)
+        return wrapped_pdf(density, grid).reshape(grid.shape)  # on periodic axes, the images are summed
     if callable(density):
         values = _real_values(density(grid.points()), role)
         if values.shape not in ((grid.size,), (grid.size, 1)):

@@ -15,7 +15,8 @@ Layout (HDF5 groups, datasets and attributes; dicts are stored as JSON strings):
     /                attrs: format = "fokkerplanck.solution", format_version, fokkerplanck_version,
                             created (UTC, ISO 8601), metadata (JSON, free-form)
     /run_file        UTF-8 string dataset (optional)
-    /grid            attrs: lower, upper (float64), shape (int64)
+    /grid            attrs: lower, upper (float64), shape (int64), periodic (int8, one per axis;
+                     absent in files written before periodic grids: no axis wraps)
     /solution        datasets t (n_saved,), u (n_saved, *shape), target (*shape)
                      attrs: metadata (JSON: divergence, beta, status, counters, ...), options (JSON)
     /solution/history/<name>   one 1-D dataset per diagnostic (t, dt, mass, jsd, l1, ...)
@@ -121,6 +122,8 @@ def _write_grid(group, grid):
     group.attrs["lower"] = np.asarray(grid.lower, dtype=float)
     group.attrs["upper"] = np.asarray(grid.upper, dtype=float)
     group.attrs["shape"] = np.asarray(grid.shape, dtype=np.int64)
+    if any(getattr(grid, "periodic", ())):
+        group.attrs["periodic"] = np.asarray(grid.periodic, dtype=np.int8)
 
 
 def _read_grid(group, where="", max_cells=None):
@@ -142,8 +145,15 @@ def _read_grid(group, where="", max_cells=None):
     limit = integrity.DEFAULT_MAX_BYTES // 8 if max_cells is None else max_cells
     if np.any(shape < 2) or cells > limit:
         raise DamagedFileError(f"{where}: {group.name}: implausible grid shape {shape.tolist()}.")
+    periodic = [False] * shape.size
+    if "periodic" in group.attrs:
+        flags = np.asarray(group.attrs["periodic"]).ravel()
+        if flags.dtype.kind not in "biu" or flags.size != shape.size or not np.all((flags == 0) | (flags == 1)):
+            raise DamagedFileError(f"{where}: {group.name}: the grid attribute periodic must hold one 0 or 1 per axis, "
+                                   f"got {flags.tolist()}.")
+        periodic = [bool(f) for f in flags]
     try:
-        return Grid(lower=lower, upper=upper, shape=[int(s) for s in shape])
+        return Grid(lower=lower, upper=upper, shape=[int(s) for s in shape], periodic=periodic)
     except ValueError as exc:
         raise DamagedFileError(f"{where}: {group.name}: {exc}") from None
 

@@ -6,6 +6,7 @@ A run file (see ``examples/``; every key is checked, unknown keys are errors)::
     lower = [-6.0]
     upper = [6.0]
     shape = [400]
+    periodic = false            # or true (every axis wraps around), or one per axis: [true, false]
 
     [target]                    # rho_d: kind = "gaussian" | "mixture" | "samples" | "array"
     kind = "mixture"
@@ -295,7 +296,7 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
             raise RunFileError(f"{source}: [{sec}]: expected a table ([{sec}] followed by key = value lines), "
                                f"got {data[sec]!r}")
 
-    g = _table(data["grid"], "grid", source, {"lower", "upper", "shape"})
+    g = _table(data["grid"], "grid", source, {"lower", "upper", "shape", "periodic"})
     lower = g.array("lower", (None,), "[-6.0]")
     d = lower.size
     if d not in (1, 2, 3):
@@ -311,7 +312,11 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
     for s_ in shape_raw:
         cells *= s_
     budget(_budget.check, cells=cells, ndim=d, what=f"a grid of shape {shape_raw}", reduce="[grid] shape")
-    grid = Grid(lower, upper, shape_raw)
+    periodic = g.raw("periodic", False)
+    if not (isinstance(periodic, bool) or (isinstance(periodic, list) and len(periodic) == d
+                                           and all(isinstance(p, bool) for p in periodic))):
+        raise g.error("periodic", f"expected true, false or a list of {d} of them (one per axis), got {periodic!r}")
+    grid = Grid(lower, upper, shape_raw, periodic=periodic)
 
     data_files: list = []
     target = _density(_table(data["target"], "target", source, {"kind", "mean", "cov", "weights", "means",
@@ -387,6 +392,9 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
     particles = None
     if "particles" in data:
+        if grid.is_periodic:
+            raise RunFileError(f"{source}: [particles]: not supported on a periodic grid yet (positions would have to "
+                               "wrap across the seam); remove [particles] or the [grid] periodic key")
         particles = _particles(data["particles"], source, d, dt, t_final, divergence)
 
     o = _table(data.get("output", {}), "output", source, {"directory", "figures", "animation",

@@ -163,6 +163,10 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     if why is not None:
         raise ValueError(why)
     d, grid = args.d, args.grid
+    if grid is not None and any(getattr(grid, "periodic", ())):
+        raise ValueError(f"particles on a periodic grid ({grid!r}) are not supported yet: positions would have to "
+                         "wrap and the grid velocity be interpolated across the seam, and the particles reflect at "
+                         "walls instead; refused rather than treating the seam as a wall.")
     if grid is not None and d is not None and grid.ndim != d:
         raise ValueError(f"grid is {grid.ndim}-dimensional but the flow is {d}-dimensional.")
     if x0 is not None:
