@@ -82,6 +82,11 @@ def _check_mass(name, z, grid):
                          "float64; rescale it (only its shape matters, it is normalised).")
 
 
+def _outside(mass_inside, grid):
+    """``1 - mass_inside``; not below 0 on periodic grids, where the wrapped density's mass is 1 up to round-off."""
+    return max(0.0, 1.0 - mass_inside) if grid.is_periodic else 1.0 - mass_inside
+
+
 @dataclass
 class Problem:
     """A discretised flow: everything the time loop needs, already checked.
@@ -177,6 +182,6 @@ def setup(target, initial, grid: Grid, divergence="jsd") -> Problem:
     return Problem(
         grid=grid, divergence=div, rho=rho, u0=u0, v0=v0, cell_mass=rho * vol,
         coeffs=operators.face_coefficients(rho, grid.spacing, grid.periodic), beta=float(v0.max()),
-        target_mass_outside=(1.0 - zt) if isinstance(target, Density) else None,
-        initial_mass_outside=(1.0 - z0) if isinstance(initial, Density) else None,
+        target_mass_outside=_outside(zt, grid) if isinstance(target, Density) else None,
+        initial_mass_outside=_outside(z0, grid) if isinstance(initial, Density) else None,
     )
