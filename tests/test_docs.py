@@ -44,7 +44,7 @@ def test_every_notebook_is_a_page_with_its_figures(site):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("module", [
-    "flow.grid", "flow.densities", "flow.sampling", "flow.problem", "flow.divergences", "flow.divergences.base",
+    "flow.grid", "flow.grid_density", "flow.periodic", "flow.densities", "flow.sampling", "flow.problem", "flow.divergences", "flow.divergences.base",
     "flow.divergences.from_f", "flow.operators", "flow.newton_1d", "flow.resolvent", "flow.linear.base",
     "flow.linear.banded", "flow.linear.direct", "flow.linear.amg", "flow.linear.multigrid", "flow.stepping.base",
     "flow.stepping.euler", "flow.stepping.bdf2", "flow.stepping.controllers", "flow.stepping.loop", "flow.solve", "flow.solution",

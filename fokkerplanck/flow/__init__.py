@@ -5,8 +5,9 @@ the paper for Jensen-Shannon), by finite volumes in space and implicit (Crandall
 in time. One module per job:
 
 - :mod:`~fokkerplanck.flow.grid`, :mod:`~fokkerplanck.flow.densities`,
-  :mod:`~fokkerplanck.flow.sampling`, :mod:`~fokkerplanck.flow.problem`: the box, the densities,
-  samples of them, a problem on the cells;
+  :mod:`~fokkerplanck.flow.grid_density`, :mod:`~fokkerplanck.flow.periodic`,
+  :mod:`~fokkerplanck.flow.sampling`, :mod:`~fokkerplanck.flow.problem`: the box (periodic or not), the
+  densities (given on the cells; wrapped on periodic axes), samples of them, a problem on the cells;
 - :mod:`~fokkerplanck.flow.divergences`: the mathematics of each divergence, one file each;
 - :mod:`~fokkerplanck.flow.operators`: the finite-volume operators;
 - :mod:`~fokkerplanck.flow.resolvent` (with :mod:`~fokkerplanck.flow.newton_1d`): one implicit

@@ -2,6 +2,7 @@
 
 The boundary of the box is impermeable (no-flux): the finite-volume operators in
 :mod:`fokkerplanck.flow.operators` simply have no faces on the boundary, so mass never leaves.
+A periodic axis (``periodic=``) has no walls: its last and first cells share the seam face.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ MAX_CELLS = 2**33
 
 
 class Grid:
-    """A uniform cell-centred grid on the box ``[lower, upper]`` with no-flux boundaries.
+    """A uniform cell-centred grid on the box ``[lower, upper]`` with no-flux walls or periodic axes.
 
     Parameters
     ----------
