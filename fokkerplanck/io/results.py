@@ -494,6 +494,18 @@ def solutions_equal(a, b) -> bool:
     return True
 
 
+def read_numeric_npy(path, what: str) -> np.ndarray:
+    """The array of a ``.npy`` file read with ``allow_pickle=False``; ValueError naming the file unless it
+    holds numbers (``what``: what they are, for the message). The caller checks the file first."""
+    try:
+        x = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cannot read as a numeric .npy array ({exc}).") from None
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: the array has dtype {x.dtype}; {what} must be numbers.")
+    return x
+
+
 def read_samples(path) -> np.ndarray:
     """Samples from a ``.npy`` file (``allow_pickle=False``) or a comma-separated text file.
 
@@ -508,12 +520,7 @@ def read_samples(path) -> np.ndarray:
     path = regular_file(path, "samples file", MAX_DATA_BYTES)
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        try:
-            x = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: cannot read as a numeric .npy array ({exc}).") from None
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"{path}: the array has dtype {x.dtype}; samples must be numbers.")
+        x = read_numeric_npy(path, "samples")
     elif suffix in (".csv", ".txt"):
         with open(path, encoding="utf-8") as fh:
             first = fh.readline()

@@ -78,7 +78,7 @@ from ..flow.densities import Density, Gaussian, GaussianMixture, SampleKDE, Bare
 from ..particles.velocities import VELOCITIES
 from . import toml as _toml
 from .limits import MAX_DATA_BYTES, file_sha256, regular_file
-from .results import read_samples
+from .results import read_numeric_npy, read_samples
 from .toml import Table, TomlError, numeric_array
 from .._version import __version__
 
@@ -242,12 +242,7 @@ def read_grid_values(path: Path, shape) -> np.ndarray:
     ``.csv`` file of one number per line (or per comma); ValueError naming the file otherwise."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        try:
-            x = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: cannot read as a numeric .npy array ({exc}).") from None
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"{path}: the array has dtype {x.dtype}; cell values must be numbers.")
+        x = read_numeric_npy(path, "cell values")
     elif suffix in (".csv", ".txt"):
         if len(shape) != 1:
             raise ValueError(f"{path}: a .csv values file is for 1-D grids; give a {len(shape)}-D grid's values "
