@@ -9,6 +9,10 @@ per divergence, inlines its ``state`` and caches it on disk like any other kerne
 from Python with a name is typed twice (once as a string, then as a constant) and is not served
 from the cache, so each divergence module defines its entry point, a cached wrapper that calls
 the kernel with its name as a constant (:attr:`Kernels.newton_1d`); the resolvent calls that.
+
+numba's on-disk cache of such a wrapper is keyed on the wrapper's own file only: a change to this
+module is not seen by it, and the stale compiled kernel would run. Each wrapper therefore carries
+a "kernel revision" comment line; change it in every divergence module whenever the kernel changes.
 """
 
 from __future__ import annotations
@@ -73,10 +77,31 @@ def _energy_1d(name, s, v_old, m, k, h, wbuf):
         e += m[i] * (F - v_old[i] * w)
         scale += m[i] * (abs(F) + abs(v_old[i] * w))
     q = 0.0
-    for i in range(n - 1):
-        d = wbuf[i] - wbuf[i + 1]
+    for i in range(k.size):  # n - 1 faces, or n on a periodic interval (face n - 1 joins cell n - 1 to cell 0)
+        d = wbuf[i] - wbuf[i + 1 if i < n - 1 else 0]
         q += k[i] * d * d
     return e + 0.5 * h * q, scale + 0.5 * h * q
+
+
+@njit(cache=True)
+def _thomas(a, b, c, r, cp, x):
+    """Solve the tridiagonal system (sub ``a``, diagonal ``b``, super ``c``) ``T x = r`` by the Thomas
+    algorithm without pivoting (stable for the column diagonally dominant M-matrices here); False if
+    a pivot is not positive."""
+    n = b.size
+    for i in range(n):
+        bi = b[i]
+        ri = r[i]
+        if i > 0:
+            bi -= a[i] * cp[i - 1]
+            ri -= a[i] * x[i - 1]
+        if not (bi > 0.0):
+            return False
+        cp[i] = c[i] / bi if i < n - 1 else 0.0
+        x[i] = ri / bi
+    for i in range(n - 2, -1, -1):
+        x[i] -= cp[i] * x[i + 1]
+    return True
 
 
 @njit(cache=True)
@@ -95,11 +120,15 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     projected path :math:`s(\alpha) = \max(s + \alpha\,ds, s_{lower})` always finds a decrease.
 
     ``name`` is the registered name of a divergence with compiled :class:`Kernels` (module
-    docstring); ``m`` the cell masses and ``k`` the ``n - 1``
-    face coefficients. Returns ``(s, iterations, residual, status)`` (status as in
+    docstring); ``m`` the cell masses and ``k`` the ``n - 1`` face coefficients, or ``n`` on a
+    periodic interval (the last is the seam face between cell ``n - 1`` and cell 0). Then ``J`` is
+    cyclic tridiagonal: it is solved by Sherman-Morrison on two Thomas solves (Numerical Recipes,
+    section 2.7: ``J = T + u v^T`` with the corners moved onto ``T``'s first and last diagonal
+    entries, which keeps ``T`` a diagonally dominant M-matrix). Returns ``(s, iterations, residual, status)`` (status as in
     :data:`STATUS_MESSAGES`).
     """
     n = v_old.size
+    periodic = k.size == n
     s = s0.copy()
     for i in range(n):
         if s[i] < s_lower:
@@ -110,6 +139,12 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     dwds = np.empty(n)
     cp = np.empty(n)  # Thomas: modified super-diagonal
     ds = np.empty(n)
+    sub_d = np.empty(n)  # the Newton matrix: sub-, main and super-diagonal, right-hand side
+    dia = np.empty(n)
+    sup = np.empty(n)
+    rhs = np.empty(n)
+    uz = np.empty(n if periodic else 0)  # periodic: the Sherman-Morrison vector u, and T^{-1} u
+    z = np.empty(n if periodic else 0)
     st = np.empty(n)
     wbuf = np.empty(n)
     res = np.inf
@@ -124,10 +159,11 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
             dv[i] = dvi
             dwds[i] = dwi
             g[i] = m[i] * (vi - v_old[i])
-        for i in range(n - 1):
-            f = h * k[i] * (w[i] - w[i + 1])
+        for i in range(k.size):
+            j = i + 1 if i < n - 1 else 0
+            f = h * k[i] * (w[i] - w[j])
             g[i] += f
-            g[i + 1] -= f
+            g[j] -= f
         res = 0.0
         for i in range(n):
             res += abs(g[i])
@@ -143,27 +179,34 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
         it += 1
         # J ds = -g, J = diag(m v') + h K diag(w'): row i has sub -h k_{i-1} w'_{i-1},
         # diagonal m_i v'_i + h (k_{i-1} + k_i) w'_i, super -h k_i w'_{i+1}
-        singular = False
+        # (periodic: the seam face k_{n-1} also enters rows 0 and n - 1 and the two corners)
         for i in range(n):
-            b = m[i] * dv[i]
-            kl = k[i - 1] if i > 0 else 0.0
-            kr = k[i] if i < n - 1 else 0.0
-            b += h * (kl + kr) * dwds[i]
-            rhs = -g[i]
-            if i > 0:
-                a = -h * kl * dwds[i - 1]
-                b -= a * cp[i - 1]
-                rhs -= a * ds[i - 1]
-            if not (b > 0.0):
-                singular = True
-                break
-            cp[i] = (-h * kr * dwds[i + 1]) / b if i < n - 1 else 0.0
-            ds[i] = rhs / b
-        if singular:
+            kl = k[i - 1] if i > 0 else (k[n - 1] if periodic else 0.0)
+            kr = k[i] if (i < n - 1 or periodic) else 0.0
+            dia[i] = m[i] * dv[i] + h * (kl + kr) * dwds[i]
+            sub_d[i] = -h * kl * dwds[i - 1] if i > 0 else 0.0
+            sup[i] = -h * kr * dwds[i + 1] if i < n - 1 else 0.0
+            rhs[i] = -g[i]
+        if periodic:
+            top = -h * k[n - 1] * dwds[n - 1]  # the corner J[0, n-1]
+            bottom = -h * k[n - 1] * dwds[0]   # the corner J[n-1, 0]
+            gamma = -dia[0]
+            dia[0] -= gamma
+            dia[n - 1] -= bottom * top / gamma
+            for i in range(n):
+                uz[i] = 0.0
+            uz[0] = gamma
+            uz[n - 1] += bottom
+            ok = _thomas(sub_d, dia, sup, rhs, cp, ds) and _thomas(sub_d, dia, sup, uz, cp, z)
+            if ok:
+                fac = (ds[0] + top / gamma * ds[n - 1]) / (1.0 + z[0] + top / gamma * z[n - 1])
+                for i in range(n):
+                    ds[i] -= fac * z[i]
+        else:
+            ok = _thomas(sub_d, dia, sup, rhs, cp, ds)
+        if not ok:
             status = 4
             break
-        for i in range(n - 2, -1, -1):
-            ds[i] -= cp[i] * ds[i + 1]
         slope = 0.0
         dmax = 0.0
         smax = 1.0

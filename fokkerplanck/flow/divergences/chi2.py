@@ -56,6 +56,8 @@ def _state(s):
     return s, s * s, 1.0, 2.0 * s, (2.0 / 3.0) * s * s * s
 
 
+# numba's on-disk cache keys this wrapper on this file alone, not on newton_1d.py, whose kernel it
+# inlines: when the kernel changes, change this line too (kernel revision 2: cyclic solve, issue 21).
 @njit(cache=True)
 def _newton_1d(s_lower, v_old, s0, m, k, h, tol, max_iter):
     return newton_kernel_1d("chi2", s_lower, v_old, s0, m, k, h, tol, max_iter)

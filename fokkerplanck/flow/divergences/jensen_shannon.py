@@ -54,6 +54,8 @@ def _state(s):
     return em, s, 2.0 * np.exp(2.0 * s), 1.0, 0.5 * em - s
 
 
+# numba's on-disk cache keys this wrapper on this file alone, not on newton_1d.py, whose kernel it
+# inlines: when the kernel changes, change this line too (kernel revision 2: cyclic solve, issue 21).
 @njit(cache=True)
 def _newton_1d(s_lower, v_old, s0, m, k, h, tol, max_iter):
     return newton_kernel_1d("jsd", s_lower, v_old, s0, m, k, h, tol, max_iter)
