@@ -137,7 +137,12 @@ def verify(runfile, *, levels: int = 4, out=None, scheduler=None, client=None, n
     for check, entry in entries:
         _put(report, check.key(), entry)
     report["cases"] = dict(n=res.n_cases, computed=res.n_computed, skipped=res.n_skipped)
-    report["passed"] = all(check.passed(entry) for check, entry in entries)
+    statuses = [check.status(entry) for check, entry in entries]
+    report["passed"] = all(s == "pass" for s in statuses)
+    report["status"] = ("passed" if report["passed"] else "failed" if "fail" in statuses else "inconclusive")
+    report["not_settled"] = [(check.name, f"{status}: {entry.get('reason', '')}"
+                              + (f"; would settle it: {entry['settle']}" if entry.get("settle") else ""))
+                             for (check, entry), status in zip(entries, statuses) if status == "inconclusive"]
     _report.write(report, out, spec, results)
     if stream is not None:
         _report.table(report, stream)
