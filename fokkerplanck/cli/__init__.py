@@ -183,11 +183,20 @@ def main(argv=None) -> int:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM
         previous = None
+    import warnings
+
     try:
-        return _main(argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return _main(argv)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning of the command line: one line on stderr, ``fokkerplanck: warning: ...``, no source line."""
+    print(f"fokkerplanck: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
 
 
 def _main(argv) -> int:

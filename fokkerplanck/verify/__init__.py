@@ -45,17 +45,18 @@ the sweep's ``cases/``; the report passes when every check does.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from .._version import __version__
-from ..io.runfile import read_run_file
+from ..io.runfile import RunFileError, read_run_file
 from ..sweep import run_sweep
 from . import report as _report
 from .checks import CHECKS, Results, ordered
 from .checks.orders import ORDER_SLACK, fit_order  # noqa: F401  (ORDER_SLACK: kept at its former place)
 from .exact import exact_solution, richardson
 from .rates import RATE_REL_TOL, diagnose, measure_rate  # noqa: F401
-from .runs import ladder_steps
+from .runs import ladder_steps, problem_warnings
 
 __all__ = ["verify", "VerifyResult", "exact_solution", "fit_order", "richardson", "measure_rate", "diagnose",
            "CHECKS"]
@@ -122,6 +123,12 @@ def verify(runfile, *, levels: int = 4, out=None, scheduler=None, client=None, n
     spec = read_run_file(runfile)
     out = Path(out) if out is not None else Path(spec.output["directory"]) / "verify"
     ladder_steps(spec)
+    try:
+        user_warnings = problem_warnings(spec)
+    except ValueError as exc:
+        raise RunFileError(f"{spec.path}: {exc}") from None
+    for w in user_warnings:  # about the run file's problem: shown once, as the user's
+        warnings.warn(w, UserWarning, stacklevel=2)
     checks = ordered()
     res = run_sweep(_spec_dict(spec, levels, out, checks), out, scheduler=scheduler, client=client,
                     n_workers=n_workers, processes=processes, progress=progress, recompute=recompute)
@@ -133,7 +140,9 @@ def verify(runfile, *, levels: int = 4, out=None, scheduler=None, client=None, n
     report = VerifyResult(
         exact_solution=next((e["exact_solution"] for _, e in entries if e.get("exact_solution")), ""),
         runfile=str(spec.path), name=spec.name, divergence=spec.divergence, grid=list(spec.grid.shape),
-        dt=spec.dt, t_final=spec.t_final, levels=levels, version=__version__, out=str(out))
+        dt=spec.dt, t_final=spec.t_final, levels=levels, version=__version__, out=str(out), warnings=user_warnings,
+        level_warnings={f"{row['kind']} level {row['level']}": row["level_warnings"] for row in res.rows
+                        if row.get("level_warnings")})
     for check, entry in entries:
         _put(report, check.key(), entry)
     report["cases"] = dict(n=res.n_cases, computed=res.n_computed, skipped=res.n_skipped)
