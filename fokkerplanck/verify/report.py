@@ -54,7 +54,7 @@ def _entries(r) -> list:
 def _status(ok) -> str:
     """A row's status: ``"pass"``, ``"FAIL"`` or ``"INCONCLUSIVE"`` (rows give a bool or a status)."""
     if isinstance(ok, str):
-        return {"pass": "pass", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}.get(ok, ok)
+        return {"pass": "pass", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "floor": "at a floor"}.get(ok, ok)
     return "pass" if ok else "FAIL"
 
 
@@ -72,10 +72,12 @@ def summary_rows(r) -> list:
 def table(r, stream):
     rows = summary_rows(r)
     w = max((len(a) for a, *_ in rows), default=0)
+    wb = max((len(b) for _, b, *_ in rows), default=0)
+    wc = max((len(c) for _, _, c, _ in rows), default=0)
     print(f"fokkerplanck verify {r['runfile']}  ({r['divergence']}, grid {r['grid']}, dt {r['dt']}, "
           f"{r['levels']} levels)", file=stream)
     for a, b, c, ok in rows:
-        print(f"  {a:<{w}}  {b:<22} {c:<28} {_status(ok)}", file=stream)
+        print(f"  {a:<{w}}  {b:<{wb}}  {c:<{wc}}  {_status(ok)}", file=stream)
     if r.get("exact_solution"):
         print(f"  exact solution: {r['exact_solution']}", file=stream)
     for check, entry in _entries(r):
@@ -132,7 +134,7 @@ def write(r, out, spec, results):
     rows = summary_rows(r)
     esc = html.escape
     trs = "\n".join(f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td>"
-                    f"<td class={'ok' if _status(ok) == 'pass' else 'bad'}>{_status(ok)}</td></tr>" for a, b, c, ok in rows)
+                    f"<td class={'ok' if _status(ok) in ('pass', 'at a floor') else 'bad'}>{_status(ok)}</td></tr>" for a, b, c, ok in rows)
     figs = "\n".join(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' src='data:image/png;base64,{b64}'>"
                      for title, b64 in _figures(r, results))
     notes = "".join(f"<p><b>{esc(c)}</b> {esc(t)}</p>" for c, t in r.get("not_settled", []))

@@ -222,3 +222,30 @@ def test_divergence_names_and_aliases_are_one_list_for_the_api_and_run_files(tmp
         assert spec.divergence == get_divergence(spelling).name
     with pytest.raises(RunFileError, match=r"\[flow\] divergence: expected one of .*js.*got .jsx."):
         read_run_file(_run(tmp_path, div="jsx"))
+
+
+# Issue 19: fixed descriptions derived from the data they describe --------------------------------
+
+def test_the_demo_header_names_the_target_it_runs():
+    """The old header was a fixed string naming N(-1, 0.55^2) and N(1, 0.5^2); the demo runs -0.8 and 0.8."""
+    from fokkerplanck.cli import demos
+    spec = parse_run(loads(demos.DEMO_RUN, "demo"), text=demos.DEMO_RUN, source="demo", name="demo")
+    line = demos.header(spec)
+    assert "rho_d = 0.4 N(-0.8, 0.3) + 0.6 N(0.8, 0.25)" in line and "rho_0 = N(0.1, 0.3)" in line
+    edited = demos.DEMO_RUN.replace("means = [-0.8, 0.8]", "means = [-1.0, 1.0]")
+    spec = parse_run(loads(edited, "demo"), text=edited, source="demo", name="demo")
+    assert "0.4 N(-1, 0.3) + 0.6 N(1, 0.25)" in demos.header(spec)
+    assert "N(-1, 0.55^2)" not in line
+
+
+def test_the_table_column_names_the_divergence_that_ran():
+    import io
+    from fokkerplanck.cli.report import table
+    grid = fp.Grid([-4.0], [4.0], [60])
+    sol = fp.solve(fp.Gaussian([0.0], [[1.0]]), fp.Gaussian([0.5], [[0.5]]), grid, 0.2, 0.05, divergence="chi2",
+                   t_eval=[0.0, 0.1, 0.2])
+    buf = io.StringIO()
+    table(sol, [0.0, 0.2], out=buf)
+    head, first = buf.getvalue().splitlines()[:2]
+    assert head.split()[:2] == ["t", "chi2"] and "JSD" not in head
+    assert float(first.split()[1]) == pytest.approx(sol.history["energy"][0], rel=1e-3)

@@ -37,7 +37,7 @@ from ..exact import exact_solution, exact_solution_note
 from .base import Check, fmt
 
 __all__ = ["OrderCheck", "fit_order", "local_orders", "judge", "ORDER_SLACK", "SPACE_BAND", "TIME_BAND",
-           "ROUNDOFF_FLOOR"]
+           "ROUNDOFF_FLOOR", "FLOOR_MARGIN"]
 
 #: Former allowance of an order (``2 se + 0.1``); kept for old imports, no longer used by the rule.
 ORDER_SLACK = 0.1
@@ -47,6 +47,10 @@ SPACE_BAND = 0.2
 TIME_BAND = 0.1
 #: L1 differences below this are at the round-off floor: no order can be read from them.
 ROUNDOFF_FLOOR = 1e-12
+#: Errors against the exact solution within this factor of the floor that remains (the other
+#: discretisation's error) are not used for the order: a floor of a tenth of the error already
+#: bends the local order by ~0.1.
+FLOOR_MARGIN = 10.0
 
 
 def fit_order(h, err):
@@ -194,8 +198,9 @@ class OrderCheck(Check):
         rows = [(f"order in {cls.label}", measured, f"{fmt(entry['expected'])} +- {fmt(entry.get('band'))}", status)]
         if entry.get("exact_errors_final"):
             ev = entry.get("exact_verdict") or {}
-            rows.append((f"  against the exact solution", f"{fmt(entry.get('exact_order'))}"
-                         + (f" (floor: {entry['exact_floor']})" if entry.get("exact_floor") else ""),
+            e = entry["exact_errors_final"]
+            rows.append(("  against the exact solution", f"{fmt(entry.get('exact_order'))} (L1 errors {fmt(e[0], 2)} "
+                         f".. {fmt(e[-1], 2)}, {entry.get('exact_levels', len(e))} of {len(e)} levels used)",
                          f"{fmt(entry['expected'])} +- {fmt(entry.get('band'))}", ev.get("status", "pass")))
         return rows
 
@@ -205,6 +210,11 @@ class OrderCheck(Check):
         lines = [f"{name} ladder: {', '.join(entry.get('levels_used') or [])}"]
         if entry.get("ladder_note"):
             lines.append(f"{name} ladder: {entry['ladder_note']}")
+        if entry.get("exact_floor"):
+            lines.append(f"{name} errors against the exact solution ({entry.get('exact_separation', '')}): floor = "
+                         f"{entry['exact_floor']}" + ("; " + entry["exact_verdict"]["reason"]
+                                                      if (entry.get("exact_verdict") or {}).get("status") == "floor"
+                                                      else ""))
         if entry.get("status") in ("inconclusive", "fail"):
             lines.append(f"order in {cls.label} {entry['status']}: {entry['reason']}"
                          + (f"; would settle it: {entry['settle']}" if entry.get("settle") else ""))
@@ -300,19 +310,20 @@ def exact_l1(spec, fields, level_grids, t) -> list:
 
 def judge_exact(h, errors, expected, band, floor_value, floor_name, settle) -> dict:
     """The order against the exact solution, fitted on the leading levels whose error lies above
-    3x the floor that remains (``floor_value``, named ``floor_name``), judged like the ladder.
+    :data:`FLOOR_MARGIN` times the floor that remains (``floor_value``, named ``floor_name``), judged like the ladder.
 
     Status ``floor`` when fewer than three levels lie above it: the order cannot be read against
     the exact solution, and the row names the floor (not a failure of the check); a failed or
     inconclusive order on the levels above the floor is that of the check."""
     errors = np.asarray(errors, float)
-    above = errors > 3 * floor_value if math.isfinite(floor_value) else np.ones(errors.size, bool)
+    above = errors > FLOOR_MARGIN * floor_value if math.isfinite(floor_value) else np.ones(errors.size, bool)
     n = int(np.argmin(above)) if not above.all() else errors.size      # the leading run of levels above it
     floor_txt = f"{floor_name}, about {fmt(floor_value, 2)}"
     if n < 3 and n < errors.size:
         pe, see = fit_order(h[:n], errors[:n]) if n >= 2 else (math.nan, math.nan)
         return dict(exact_order=pe, exact_stderr=see, exact_levels=n, exact_floor=floor_txt, exact_verdict=dict(
-            status="floor", reason=f"{errors.size - n} of {errors.size} errors lie within 3x the floor ({floor_txt})",
+            status="floor", reason=(f"{errors.size - n} of {errors.size} errors lie within {FLOOR_MARGIN:g}x the floor "
+                                                  f"({floor_txt}): the order cannot be read against the exact solution"),
             settle=settle, local_finest=math.nan))
     hh, ee = np.asarray(h, float)[:n], errors[:n]
     pe, see = fit_order(hh, ee)
