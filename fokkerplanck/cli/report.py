@@ -36,7 +36,7 @@ def table(sol, times, ens=None, out=None):
     at the given times.
 
     The divergence column is headed with the flow's divergence (``jsd``, ``chi2``, ...) and shows
-    its value :math:`D_f(u\|\rho_d)` (the history's ``energy``). Each row's divergence, L1 and mass
+    its value D_f(u | rho_d) (the history's ``energy``). Each row's divergence, L1 and mass
     come from the history at the row's time, and W1 from the particle
     snapshot and the saved frame at that time. If a particle snapshot time differs from the row's
     time (no common times, see :func:`table_times`), a column ``t particles`` shows it. In 2-D/3-D

@@ -249,3 +249,19 @@ def test_the_table_column_names_the_divergence_that_ran():
     head, first = buf.getvalue().splitlines()[:2]
     assert head.split()[:2] == ["t", "chi2"] and "JSD" not in head
     assert float(first.split()[1]) == pytest.approx(sol.history["energy"][0], rel=1e-3)
+
+
+# Issue 19: the decay window is detected relative to the run ---------------------------------------
+
+def test_decay_window_needs_no_fixed_level_of_the_distance():
+    """A run to t = 20 that ends at L1 = 0.0085 with its local rate settled: the old window needed
+    the distance below 1e-4 and gave no rate at all."""
+    t = np.linspace(0.0, 20.0, 801)
+    y = 0.05 * np.exp(-0.1 * t) + 0.5 * np.exp(-1.5 * t)
+    assert 0.005 < y[-1] < 0.01
+    t0, t1 = theory.decay_window(t, y)
+    assert t1 == 20.0 and t0 <= 10.0
+    assert theory.fit_rate(t, y, window=(t0, t1))[0] == pytest.approx(0.1, rel=0.01)
+    # a rate that is still drifting at the end has no window
+    with pytest.raises(ValueError, match="not settled"):
+        theory.decay_window(t, 1.0 / (1.0 + t) ** 2)
