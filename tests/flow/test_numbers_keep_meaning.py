@@ -265,3 +265,19 @@ def test_decay_window_needs_no_fixed_level_of_the_distance():
     # a rate that is still drifting at the end has no window
     with pytest.raises(ValueError, match="not settled"):
         theory.decay_window(t, 1.0 / (1.0 + t) ** 2)
+
+
+# Issue 19: the sampling floor uses the distance of the comparison it accompanies -----------------
+
+def test_sampling_floor_takes_the_method_of_its_comparison():
+    import inspect
+    assert (inspect.signature(compare.sampling_floor).parameters["method"].default
+            == inspect.signature(compare.wasserstein).parameters["method"].default)
+    grid = fp.Grid([-3.0, -3.0], [3.0, 3.0], [20, 20])
+    ref = (grid, fp.Gaussian([0.0, 0.0], np.eye(2)).pdf(grid.points()).reshape(20, 20))
+    x = fp.Gaussian([0.0, 0.0], np.eye(2)).sample(300, seed=1)
+    w = compare.wasserstein(x, ref, method="exact")
+    exact = compare.sampling_floor(ref, 300, method=w, repeats=2)
+    sliced = compare.sampling_floor(ref, 300, method="sliced", repeats=2)
+    assert exact.method == "exact" and exact.name == "W1" and sliced.method == "sliced" and sliced.name == "SW1"
+    assert float(exact) > 1.5 * float(sliced)      # not interchangeable: the report must name which
