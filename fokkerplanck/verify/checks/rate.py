@@ -6,7 +6,7 @@ the step :math:`h \le 0.05/r`, and the predicted rate of the discrete flow is th
 (``discrete_rate`` of its entry in :data:`fokkerplanck.flow.stepping.SCHEMES`; backward Euler:
 :math:`\ln(1 + hr)/h`). The fit is :func:`fokkerplanck.verify.rates.measure_rate`. Passes when
 they agree within ``3 * stderr + 1%``. When the run does not reach the asymptotic regime (no
-window, or the rates on its two halves disagree) it is reported as not reached (not a failure),
+window, or the rates on its two halves disagree) it is reported as not reached: inconclusive (not a pass, exit 1),
 with the reasons that can be seen (:func:`fokkerplanck.verify.rates.diagnose`).
 """
 
