@@ -172,30 +172,35 @@ def fit_rate(t, y, window=None) -> tuple[float, float]:
 
 #: Relative spread of the local rates within which :func:`decay_window` counts the rate as settled.
 SETTLED_REL = 0.02
+#: A distance at which :func:`decay_window` counts the transient as gone (relative size ~1e-4).
+SETTLED_LEVEL = 1e-4
 #: Time segments of the run on which :func:`decay_window` fits the local rates.
 WINDOW_SEGMENTS = 20
 
 
 def decay_window(t, y, upper: float | None = None, lower: float = 1e-9, *,
                  settled: float = SETTLED_REL) -> tuple[float, float]:
-    r"""A fitting window for an asymptotic rate, detected relative to the run: the tail where the
-    local rate :math:`-d\ln y/dt` has settled, ending at the first time ``y <= lower`` (clear of
+    r"""A fitting window for an asymptotic rate, ending at the first time ``y <= lower`` (clear of
     the round-off floor, ~1e-13 for the L1 distance) or at the last time.
 
-    The run up to that end is cut into :data:`WINDOW_SEGMENTS` equal time segments and the rate
-    fitted on each; the window starts at the earliest segment from which every later segment's
-    rate lies within ``settled`` (relative) of the last one's. It needs at least two settled
-    segments (a tenth of the run). No fixed level of ``y`` is needed: a run whose distance is still
-    1e-2 gets a window when its rate has settled. With ``upper`` (the former rule) the window starts
-    at the first time ``y <= upper`` instead.
+    Where it starts is decided relative to the run, not by one fixed level of ``y``:
 
+    - when ``y`` falls to :data:`SETTLED_LEVEL` (1e-4), at that time: the nonlinear transient's
+      relative size is then ~1e-4 (the rule of the package's rate tests);
+    - otherwise at the tail where the local rate :math:`-d\ln y/dt` has settled: the run up to its
+      end is cut into :data:`WINDOW_SEGMENTS` equal time segments and the rate fitted on each; the
+      window starts at the earliest segment from which every later segment's rate lies within
+      ``settled`` (relative) of the last one's, and needs at least two such segments (a tenth of
+      the run). A run whose distance is still 1e-2 gets a window once its rate has settled.
+
+    ``upper`` fixes the level instead (the window then starts at the first time ``y <= upper``).
     Use with :func:`fit_rate`: ``fit_rate(t, y, window=decay_window(t, y))``.
 
     Raises
     ------
     ValueError
         If the local rate has not settled (or, with ``upper``, ``y`` never falls to it); the
-        message says which.
+        message says which, with the numbers.
     """
     t = np.asarray(t, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
@@ -203,6 +208,8 @@ def decay_window(t, y, upper: float | None = None, lower: float = 1e-9, *,
         raise ValueError(f"need 0 < lower < upper, got lower={lower}, upper={upper}.")
     floor = np.flatnonzero(y <= lower)
     end = t[floor[0]] if floor.size else t[-1]
+    if upper is None and np.any(y <= SETTLED_LEVEL):
+        upper = SETTLED_LEVEL
     if upper is not None:
         below = np.flatnonzero(y <= upper)
         if below.size == 0:

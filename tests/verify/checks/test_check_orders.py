@@ -84,7 +84,8 @@ def test_table_row_and_html(ou_spec):
     (label, measured, expected, ok), exact = TimeOrder.table_rows(entry)
     assert (label, expected, ok) == ("order in time", "1 +- 0.1", "pass") and measured.startswith("1 +- ")
     # the synthetic fields are far from the exact solution: the row names the floor (the grid's space error)
-    assert exact[3] == "floor" and "space error of the run's grid 80" in exact[1]
+    assert exact[3] == "floor" and "0 of 4 levels used" in exact[1]
+    assert "space error of the run's grid 80" in " ".join(TimeOrder.notes(entry))
     assert TimeOrder.html(entry, {}).startswith("<h3>time: pass</h3><p>levels dt 0.05, dt 0.025, dt 0.0125, "
                                                 "dt 0.00625; h = 0.05, 0.025, 0.0125, 0.00625;")
     assert TimeOrder.section_intro({"exact_solution": "x < y"}) == "<p>Exact solution: x &lt; y.</p>"
