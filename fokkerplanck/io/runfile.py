@@ -163,6 +163,8 @@ def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list |
         if kind == "mixture":
             weights = table.array("weights", (None,), "[0.5, 0.5]")
             k = weights.size
+            if np.any(weights < 0):
+                raise table.error("weights", f"expected non-negative weights, got {weights.tolist()}")
             if np.all(np.isfinite(weights)) and abs(float(weights.sum()) - 1.0) > 1e-12:
                 raise table.error("weights", f"expected weights summing to 1, got {weights.tolist()} (sum "
                                              f"{float(weights.sum()):.15g})")
