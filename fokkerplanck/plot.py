@@ -228,8 +228,8 @@ def convergence(sol, ax=None, target=None, rate="auto", window="auto"):
                 raise ValueError(f"window must be 'auto' or a pair (t0, t1), got {window!r}.")
             try:
                 window = theory.decay_window(t, l1)
-            except ValueError:
-                window, reason = None, f"L1 never below 1e-4 (smallest {np.min(l1):.2g})"
+            except ValueError as exc:   # the local rate has not settled: say so, with the numbers
+                window, reason = None, " ".join(str(exc).split()).split(";")[0]
         dt = (sol.options or {}).get("dt")
         scheme = get_scheme(sol.options.get("scheme", "euler"))
         shown = theory.discrete_rate(rate, dt, scheme) if isinstance(dt, (int, float)) and not isinstance(dt, bool) else rate

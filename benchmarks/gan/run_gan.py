@@ -54,7 +54,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def ring(k=8, radius=2.0, sd=0.35):
     ang = 2 * np.pi * np.arange(k) / k
     means = radius * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-    return fp.GaussianMixture(np.ones(k), means, np.tile(sd * sd * np.eye(2), (k, 1, 1))), means, sd
+    return fp.GaussianMixture(np.full(k, 1.0 / k), means, np.tile(sd * sd * np.eye(2), (k, 1, 1))), means, sd
 
 
 def configs():

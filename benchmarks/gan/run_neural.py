@@ -49,7 +49,7 @@ from run_gan import Metrics, ring  # noqa: E402
 def grid25(sd=0.3):
     c = np.arange(-4.0, 4.1, 2.0)
     means = np.array([[a, b] for a in c for b in c])
-    return fp.GaussianMixture(np.ones(25), means, np.tile(sd * sd * np.eye(2), (25, 1, 1))), means, sd
+    return fp.GaussianMixture(np.full(25, 1.0 / 25), means, np.tile(sd * sd * np.eye(2), (25, 1, 1))), means, sd
 
 
 def configs():

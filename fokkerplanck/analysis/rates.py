@@ -170,27 +170,68 @@ def fit_rate(t, y, window=None) -> tuple[float, float]:
     return -slope, err
 
 
-def decay_window(t, y, upper: float = 1e-4, lower: float = 1e-9) -> tuple[float, float]:
-    r"""A fitting window for an asymptotic rate: from the first time ``y <= upper`` to the first
-    time ``y <= lower`` (or the last time).
+#: Relative spread of the local rates within which :func:`decay_window` counts the rate as settled.
+SETTLED_REL = 0.02
+#: A distance at which :func:`decay_window` counts the transient as gone (relative size ~1e-4).
+SETTLED_LEVEL = 1e-4
+#: Time segments of the run on which :func:`decay_window` fits the local rates.
+WINDOW_SEGMENTS = 20
 
-    Starting at ``upper`` skips the nonlinear transient (its relative size is ~``upper``);
-    stopping at ``lower`` keeps the fit clear of the round-off floor (~1e-13 for the L1
-    distance). Use with :func:`fit_rate`: ``fit_rate(t, y, window=decay_window(t, y))``.
+
+def decay_window(t, y, upper: float | None = None, lower: float = 1e-9, *,
+                 settled: float = SETTLED_REL) -> tuple[float, float]:
+    r"""A fitting window for an asymptotic rate, ending at the first time ``y <= lower`` (clear of
+    the round-off floor, ~1e-13 for the L1 distance) or at the last time.
+
+    Where it starts is decided relative to the run, not by one fixed level of ``y``:
+
+    - when ``y`` falls to :data:`SETTLED_LEVEL` (1e-4), at that time: the nonlinear transient's
+      relative size is then ~1e-4 (the rule of the package's rate tests);
+    - otherwise at the tail where the local rate :math:`-d\ln y/dt` has settled: the run up to its
+      end is cut into :data:`WINDOW_SEGMENTS` equal time segments and the rate fitted on each; the
+      window starts at the earliest segment from which every later segment's rate lies within
+      ``settled`` (relative) of the last one's, and needs at least two such segments (a tenth of
+      the run). A run whose distance is still 1e-2 gets a window once its rate has settled.
+
+    ``upper`` fixes the level instead (the window then starts at the first time ``y <= upper``).
+    Use with :func:`fit_rate`: ``fit_rate(t, y, window=decay_window(t, y))``.
 
     Raises
     ------
     ValueError
-        If ``y`` never falls to ``upper`` (run longer, or raise ``upper``).
+        If the local rate has not settled (or, with ``upper``, ``y`` never falls to it); the
+        message says which, with the numbers.
     """
     t = np.asarray(t, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
-    if not 0 < lower < upper:
+    if not 0 < lower and (upper is None or lower < upper):
         raise ValueError(f"need 0 < lower < upper, got lower={lower}, upper={upper}.")
-    below = np.flatnonzero(y <= upper)
-    if below.size == 0:
-        raise ValueError(f"the values never fall to upper = {upper:g} (smallest {np.nanmin(y):.3g}); run longer "
-                         "or raise upper.")
     floor = np.flatnonzero(y <= lower)
     end = t[floor[0]] if floor.size else t[-1]
-    return float(t[below[0]]), float(end)
+    if upper is None and np.any(y <= SETTLED_LEVEL):
+        upper = SETTLED_LEVEL
+    if upper is not None:
+        below = np.flatnonzero(y <= upper)
+        if below.size == 0:
+            raise ValueError(f"the values never fall to upper = {upper:g} (smallest {np.nanmin(y):.3g}); run longer "
+                             "or raise upper.")
+        return float(t[below[0]]), float(end)
+    edges = np.linspace(t[0], end, WINDOW_SEGMENTS + 1)
+    rates = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        try:
+            rates.append(fit_rate(t, y, (a, b))[0])
+        except ValueError:
+            rates.append(math.nan)
+    rates = np.asarray(rates)
+    last = rates[-1]
+    if not (math.isfinite(last) and last > 0):
+        raise ValueError(f"no decay to fit: the local rate on the last twentieth of the run is {last:.3g}.")
+    ok = np.isfinite(rates) & (np.abs(rates - last) <= settled * last)
+    k = WINDOW_SEGMENTS
+    while k > 0 and ok[k - 1]:
+        k -= 1
+    if WINDOW_SEGMENTS - k < 2:
+        raise ValueError(f"the local rate has not settled: {rates[-2]:.4g} on the second-last twentieth of the run, "
+                         f"{last:.4g} on the last (more than {100 * settled:g} % apart); run longer.")
+    return float(edges[k]), float(end)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 from ..flow.densities import SampleKDE
@@ -179,7 +180,8 @@ def main(argv=None) -> int:
     Every SIGINT or SIGTERM gives exit 130, also one that Python swallowed (raised inside a
     garbage-collection callback, say) or that arrives while the error line is printed."""
     try:
-        with command_signals() as seen:
+        with command_signals() as seen, warnings.catch_warnings():
+            warnings.showwarning = _show_warning
             code = _main(argv)
             if seen and code != EXIT_INTERRUPTED:  # a signal was swallowed somewhere: still an interruption
                 print("fokkerplanck: terminated (SIGTERM)" if seen[0] == signal.SIGTERM else "fokkerplanck: interrupted",
@@ -188,6 +190,11 @@ def main(argv=None) -> int:
         return code
     except KeyboardInterrupt:  # a second signal while the first was reported
         return EXIT_INTERRUPTED
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning of the command line: one line on stderr, ``fokkerplanck: warning: ...``, no source line."""
+    print(f"fokkerplanck: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
 
 
 def _main(argv) -> int:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
+from ..flow.densities import Gaussian, GaussianMixture
 from ..io.runfile import loads, parse_run
 from .runner import run
 
-__all__ = ["DEMO_RUN", "demo"]
+__all__ = ["DEMO_RUN", "demo", "header", "describe"]
 
 #: The demo's run file (TOML): a two-mode target the flow reaches, run into its asymptotic regime, with
 #: grid-driven particles.
@@ -60,6 +63,32 @@ directory = "fokkerplanck-out"
 """
 
 
+def _num(x) -> str:
+    return f"{float(x):g}"
+
+
+def _gaussian(mean, cov) -> str:
+    mean, cov = np.atleast_1d(mean), np.atleast_2d(cov)
+    if mean.size == 1:
+        return f"N({_num(mean[0])}, {_num(cov[0, 0])})"
+    return f"N([{', '.join(map(_num, mean))}], {np.array2string(cov, separator=', ', formatter={'float_kind': _num})})"
+
+
+def describe(density) -> str:
+    """A density of a run file in words: ``N(mean, variance)``, a mixture as ``w1 N(...) + w2 N(...)``."""
+    if isinstance(density, GaussianMixture):
+        return " + ".join(f"{_num(w)} {_gaussian(c.mean, c.cov)}" for w, c in zip(density.weights, density.components))
+    if isinstance(density, Gaussian):
+        return _gaussian(density.mean, density.cov)
+    return repr(density)
+
+
+def header(spec) -> str:
+    """The demo's first line, built from its run file: the flow, rho_d and rho_0 it runs."""
+    return (f"fokkerplanck demo: the {spec.divergence} flow u(t) toward rho_d = {describe(spec.target)} from "
+            f"rho_0 = {describe(spec.initial)}  (N(mean, variance)), t = 0 .. {_num(spec.t_final)}")
+
+
 def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=None, err=None):
     """The demo run (:data:`DEMO_RUN`): a 1-D flow toward a two-mode target, particles beside it."""
     out = sys.stdout if out is None else out
@@ -69,7 +98,6 @@ def demo(out_dir="fokkerplanck-out", quiet=False, particles=True, out=None, err=
         data.pop("particles")
     spec = parse_run(data, text=DEMO_RUN, source="demo", name="demo")
     if not quiet:
-        print("fokkerplanck demo: u(t) flows toward rho_d = 0.4 N(-1, 0.55^2) + 0.6 N(1, 0.5^2) from "
-              "rho_0 = N(0.1, 0.55^2)  (N(mean, sd^2); variances 0.3, 0.25 and 0.3)", file=out)
+        print(header(spec), file=out)
     return run(spec, out_dir=out_dir, quiet=quiet, out=out, err=err)
 

@@ -33,9 +33,12 @@ def w1_method(sol, ens, compare):
 
 
 def table(sol, times, ens=None, out=None):
-    """Print time, JSD, L1 to rho_d, mass (and W1 particles vs grid) at the given times.
+    """Print time, the divergence that drives the flow, L1 to rho_d, mass (and W1 particles vs grid)
+    at the given times.
 
-    Each row's JSD, L1 and mass come from the history at the row's time, and W1 from the particle
+    The divergence column is headed with the flow's divergence (``jsd``, ``chi2``, ...) and shows
+    its value D_f(u | rho_d) (the history's ``energy``). Each row's divergence, L1 and mass
+    come from the history at the row's time, and W1 from the particle
     snapshot and the saved frame at that time. If a particle snapshot time differs from the row's
     time (no common times, see :func:`table_times`), a column ``t particles`` shows it. In 2-D/3-D
     beyond ``compare.MAX_EXACT_DEFAULT`` atoms the column is the sliced distance, headed ``SW1``."""
@@ -51,7 +54,8 @@ def table(sol, times, ens=None, out=None):
             j = int(np.argmin(np.abs(ens.t - t)))
             k = int(np.argmin(np.abs(sol.t - ens.t[j])))
         plan.append((i, j, k))
-    head = f"{'t':>8}  {'JSD':>10}  {'L1 to rho_d':>11}  {'mass':>16}"
+    div = str(getattr(sol, "divergence", "") or "JSD")
+    head = f"{'t':>8}  {div:>10}  {'L1 to rho_d':>11}  {'mass':>16}"
     show_tp = False
     if compare is not None:
         method = w1_method(sol, ens, compare)
@@ -67,8 +71,9 @@ def table(sol, times, ens=None, out=None):
     print(head, file=out)
     rows = []
     for i, j, k in plan:
-        row = dict(t=float(h["t"][i]), jsd=float(h["jsd"][i]), l1=float(h["l1"][i]), mass=float(h["mass"][i]))
-        line = f"{row['t']:8.3g}  {row['jsd']:10.3e}  {row['l1']:11.3e}  {row['mass']:16.13f}"
+        row = dict(t=float(h["t"][i]), jsd=float(h["jsd"][i]), l1=float(h["l1"][i]), mass=float(h["mass"][i]),
+                   divergence=div, energy=float(h["energy"][i] if "energy" in h else h["jsd"][i]))
+        line = f"{row['t']:8.3g}  {row['energy']:10.3e}  {row['l1']:11.3e}  {row['mass']:16.13f}"
         if compare is not None:
             w1 = float(compare.wasserstein(ens.positions[j], (sol.grid, sol.u[k]), p=1, method=method))
             row["w1"] = w1

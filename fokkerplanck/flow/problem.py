@@ -18,10 +18,28 @@ from .grid import Grid
 from .grid_density import GridDensity
 from .periodic import wrapped_pdf
 
-__all__ = ["Problem", "setup", "discretize"]
+__all__ = ["Problem", "setup", "discretize", "MassOutsideWarning"]
 
 #: setup() warns when more than this much mass of rho_d or rho_0 lies outside the box.
 MASS_OUTSIDE_WARNING = 1e-2
+#: setup() refuses a target or start with more than this much of its mass outside the box.
+MASS_OUTSIDE_REFUSED = 0.5
+
+
+class MassOutsideWarning(UserWarning):
+    """Part of the target's or the start's mass lies outside the box (one line, with the percentage)."""
+
+
+def _check_outside(role, outside, grid):
+    """Refuse more than half of the ``role``'s mass outside the box; warn (one line) above 1 %."""
+    box = f"the box {grid.lower.tolist()} .. {grid.upper.tolist()}"
+    if outside > MASS_OUTSIDE_REFUSED:
+        raise ValueError(f"{100 * outside:.1f} % of the {role}'s mass lies outside {box}; enlarge the box or move "
+                         f"the {role} into it.")
+    if outside > MASS_OUTSIDE_WARNING:
+        warnings.warn(f"{100 * outside:.1f} % of the {role}'s mass lies outside {box}; it is restricted to the "
+                      "box and renormalised there (enlarge the box if that is not intended).", MassOutsideWarning,
+                      stacklevel=4)
 
 
 def _where(grid: Grid, flat_index: int) -> str:
@@ -106,8 +124,10 @@ class Problem:
     beta : float
         ``max rho_0 / rho_d`` on the grid: condition (34) holds with this beta (if >= 1).
     target_mass_outside : float or None
-        Mass of ``rho_d`` outside the box (midpoint estimate ``1 - sum(rho_d) * cell_volume``) when
-        the target is a normalised :class:`~fokkerplanck.densities.Density`; None for a callable.
+        Mass of ``rho_d`` outside the box when the target is a normalised
+        :class:`~fokkerplanck.densities.Density` (its :meth:`~fokkerplanck.densities.Density.mass_in`
+        the box where it knows it, a Gaussian or a mixture: exact on any grid; else the midpoint
+        estimate ``1 - sum(rho_d) * cell_volume``, which a coarse grid makes inaccurate); None for a callable.
     initial_mass_outside : float or None
         The same for the initial density.
     """
@@ -171,17 +191,19 @@ def setup(target, initial, grid: Grid, divergence="jsd") -> Problem:
     if not z0 > 0:
         raise ValueError("the initial density rho_0 has zero mass in the box; move it inside the box "
                          f"{grid.lower.tolist()} .. {grid.upper.tolist()} or enlarge the box.")
-    for name, density, inside in (("target rho_d", target, zt), ("initial rho_0", initial, z0)):
-        if isinstance(density, Density) and 1.0 - inside > MASS_OUTSIDE_WARNING:
-            warnings.warn(f"{1.0 - inside:.3g} of the mass of the {name} lies outside the box "
-                          f"{grid.lower.tolist()} .. {grid.upper.tolist()}; it is restricted to the box and "
-                          "renormalised there. Enlarge the box if that is not intended.", UserWarning, stacklevel=3)
+    outside = {}
+    for role, density, inside in (("target", target, zt), ("start", initial, z0)):
+        if isinstance(density, Density):
+            # periodic axes: the density is wrapped, nothing leaves through them; the grid's estimate counts
+            # what the walled axes cut off (the box mass of the unwrapped density would not)
+            exact = None if grid.is_periodic else density.mass_in(grid.lower, grid.upper)
+            outside[role] = _outside(inside, grid) if exact is None else 1.0 - exact
+            _check_outside(role, outside[role], grid)
     rho = rho_raw / zt
     u0 = u_raw / z0
     v0 = u0 / rho
     return Problem(
         grid=grid, divergence=div, rho=rho, u0=u0, v0=v0, cell_mass=rho * vol,
         coeffs=operators.face_coefficients(rho, grid.spacing, grid.periodic), beta=float(v0.max()),
-        target_mass_outside=_outside(zt, grid) if isinstance(target, Density) else None,
-        initial_mass_outside=_outside(z0, grid) if isinstance(initial, Density) else None,
+        target_mass_outside=outside.get("target"), initial_mass_outside=outside.get("start"),
     )

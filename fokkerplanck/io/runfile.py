@@ -69,7 +69,7 @@ import numpy as np
 
 from .._timeline import lattice_times, off_lattice
 from ..flow import budget as _budget
-from ..flow.divergences import available_divergences, get_divergence
+from ..flow.divergences import DIVERGENCES, available_divergences, get_divergence
 from ..flow.grid import Grid
 from ..flow.grid_density import GridDensity
 from ..flow.linear import LINEAR_SOLVERS, select
@@ -167,6 +167,11 @@ def _density(table: Table, d: int, role: str, base_dir: Path, data_files: list |
         if kind == "mixture":
             weights = table.array("weights", (None,), "[0.5, 0.5]")
             k = weights.size
+            if np.any(weights < 0):
+                raise table.error("weights", f"expected non-negative weights, got {weights.tolist()}")
+            if np.all(np.isfinite(weights)) and abs(float(weights.sum()) - 1.0) > 1e-12:
+                raise table.error("weights", f"expected weights summing to 1, got {weights.tolist()} (sum "
+                                             f"{float(weights.sum()):.15g})")
             means_raw = table.raw("means", expected=f"a list of {k} means")
             if d == 1 and numeric_array(means_raw) is not None and numeric_array(means_raw).shape == (k,):
                 means = numeric_array(means_raw)[:, None]
@@ -324,7 +329,12 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
     fl = _table(data["flow"], "flow", source, {"divergence", "t_final", "dt", "rtol", "dt_max", "save_times",
                                                 "n_saves", "error_relative_to", "linear_solver", "scheme"})
-    divergence = fl.string("divergence", "jsd", choices=tuple(available_divergences()))
+    divergence = fl.string("divergence", "jsd", expected="the name or an alias of a registered divergence ("
+                           + ", ".join(repr(n) for n in available_divergences()) + ")")
+    if divergence not in DIVERGENCES:  # the one list of names and aliases, the same as get_divergence's
+        raise fl.error("divergence", f"expected one of {', '.join(repr(n) for n in DIVERGENCES.spellings())} "
+                                     f"(names and aliases), got {divergence!r}")
+    divergence = get_divergence(divergence).name
     t_final = fl.number("t_final", positive=True)
     dt_raw = fl.raw("dt", expected='a positive number or "adaptive"')
     if dt_raw == "adaptive":

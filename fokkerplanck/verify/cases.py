@@ -43,4 +43,6 @@ def run_case(runfile: str, fingerprint: str, kind: str, level: int = 0, levels: 
     if run.solution is not None:
         for c in watchers:
             row.update(c.measure(run))
+    if run.warnings:  # about this level's grid or step, not the user's run: kept for the report
+        row["level_warnings"] = sorted(set(" ".join(w.split()) for w in run.warnings))
     return row

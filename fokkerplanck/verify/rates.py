@@ -46,7 +46,7 @@ __all__ = ["measure_rate", "local_rate", "mode_balance", "diagnose", "RATE_REL_T
 RATE_REL_TOL = 0.01
 
 
-def measure_rate(t, y, *, upper: float = 1e-4, lower: float = 1e-9, scale: float | None = None,
+def measure_rate(t, y, *, upper: float | None = None, lower: float = 1e-9, scale: float | None = None,
                  rel_tol: float = RATE_REL_TOL) -> dict:
     """The rate of ``y(t)`` on its asymptotic window (module docstring).
 
@@ -61,8 +61,9 @@ def measure_rate(t, y, *, upper: float = 1e-4, lower: float = 1e-9, scale: float
     try:
         window = decay_window(t, y, upper=upper, lower=lower)
         measured, stderr = fit_rate(t, y, window)
-    except ValueError:
-        out["why"] = f"the distance fell only to {float(np.nanmin(y)):.3g} (the window is {upper:g} to {lower:g})"
+    except ValueError as exc:
+        out["why"] = (f"the distance fell only to {float(np.nanmin(y)):.3g} (the window is {upper:g} to {lower:g})"
+                      if upper is not None else f"no asymptotic window: {' '.join(str(exc).split())}")
         return out
     out.update(window=list(window), measured=measured, stderr=stderr)
     mid = 0.5 * (window[0] + window[1])

@@ -51,24 +51,41 @@ def _entries(r) -> list:
     return [(check, entry_of(r, check)) for check in ordered()]
 
 
+def _status(ok) -> str:
+    """A row's status: ``"pass"``, ``"FAIL"`` or ``"INCONCLUSIVE"`` (rows give a bool or a status)."""
+    if isinstance(ok, str):
+        return {"pass": "pass", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "floor": "at a floor"}.get(ok, ok)
+    return "pass" if ok else "FAIL"
+
+
+def verdict(r) -> str:
+    """The report's headline: PASSED (every check passed), FAILED (one failed) or INCONCLUSIVE."""
+    return {"passed": "PASSED", "failed": "FAILED", "inconclusive": "INCONCLUSIVE"}.get(
+        r.get("status"), "PASSED" if r["passed"] else "FAILED")
+
+
 def summary_rows(r) -> list:
-    """``(check, measured, expected / bound, passed)`` rows of a report."""
+    """``(check, measured, expected / bound, status)`` rows of a report (status: a bool or a string)."""
     return [row for check, entry in _entries(r) for row in check.table_rows(entry)]
 
 
 def table(r, stream):
     rows = summary_rows(r)
     w = max((len(a) for a, *_ in rows), default=0)
+    wb = max((len(b) for _, b, *_ in rows), default=0)
+    wc = max((len(c) for _, _, c, _ in rows), default=0)
     print(f"fokkerplanck verify {r['runfile']}  ({r['divergence']}, grid {r['grid']}, dt {r['dt']}, "
           f"{r['levels']} levels)", file=stream)
     for a, b, c, ok in rows:
-        print(f"  {a:<{w}}  {b:<22} {c:<28} {'pass' if ok else 'FAIL'}", file=stream)
+        print(f"  {a:<{w}}  {b:<{wb}}  {c:<{wc}}  {_status(ok)}", file=stream)
     if r.get("exact_solution"):
         print(f"  exact solution: {r['exact_solution']}", file=stream)
     for check, entry in _entries(r):
         for line in check.notes(entry):
             print(f"  {line}", file=stream)
-    print(f"{'PASSED' if r['passed'] else 'FAILED'}: report in {Path(r['out']) / 'report.html'}", file=stream)
+    if r.get("warnings"):
+        print(f"  warnings about the run file's problem: {'; '.join(r['warnings'])}", file=stream)
+    print(f"{verdict(r)}: report in {Path(r['out']) / 'report.html'}", file=stream)
 
 
 def _png(fig) -> str:
@@ -117,16 +134,19 @@ def write(r, out, spec, results):
     rows = summary_rows(r)
     esc = html.escape
     trs = "\n".join(f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(c)}</td>"
-                    f"<td class={'ok' if ok else 'bad'}>{'pass' if ok else 'FAIL'}</td></tr>" for a, b, c, ok in rows)
+                    f"<td class={'ok' if _status(ok) in ('pass', 'at a floor') else 'bad'}>{_status(ok)}</td></tr>" for a, b, c, ok in rows)
     figs = "\n".join(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' src='data:image/png;base64,{b64}'>"
                      for title, b64 in _figures(r, results))
+    notes = "".join(f"<p><b>{esc(c)}</b> {esc(t)}</p>" for c, t in r.get("not_settled", []))
+    notes += "".join(f"<p>warning about the run file's problem: {esc(w)}</p>" for w in r.get("warnings", []))
     text = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>fokkerplanck verify: {esc(r['name'])}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} td,th{{padding:2px 10px}}
 .ok{{color:#070}} .bad{{color:#b00;font-weight:bold}} pre{{background:#f4f4f4;padding:1em}}</style></head>
-<body><h1>{'PASSED' if r['passed'] else 'FAILED'}: {esc(r['name'])}</h1>
+<body><h1>{verdict(r)}: {esc(r['name'])}</h1>
 <p>{esc(str(r['runfile']))}: {esc(r['divergence'])} flow, grid {r['grid']}, dt {r['dt']}, t_final {r['t_final']},
 {r['levels']} levels; fokkerplanck {esc(r['version'])}.</p>
+{notes}
 <table><tr><th>check</th><th>measured</th><th>expected / bound</th><th></th></tr>{trs}</table>
 {_sections(r)}
 {figs}

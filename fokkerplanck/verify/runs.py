@@ -8,13 +8,16 @@ attached to it) and may make further solves with :func:`solve` (not measured by 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._timeline import off_lattice
+from ..flow.problem import setup
 from ..flow.solve import solve as _flow_solve
 from ..flow.stepping import get_scheme
 
-__all__ = ["Run", "solve", "ladder_steps", "scheme_of", "EULER"]
+__all__ = ["Run", "solve", "problem_warnings", "ladder_steps", "scheme_of", "EULER"]
 
 #: The scheme of a run file that names none (backward Euler, the solver's default).
 EULER = "euler"
@@ -39,9 +42,28 @@ def ladder_steps(spec):
     return float(dt), sorted(set(te.tolist()) | {t_final})
 
 
-def solve(spec, grid=None, dt=None, t_final=None, t_eval=None, initial=None, tracker=None):
+def solve(spec, grid=None, dt=None, t_final=None, t_eval=None, initial=None, tracker=None, caught=None):
     """The flow of a run file's problem with some of its settings replaced (its scheme, not its
-    other solver options)."""
+    other solver options). Its warnings are about a ladder level, not the user's run: they are
+    not shown but appended to ``caught`` (a list; dropped when None)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        sol = _solve(spec, grid, dt, t_final, t_eval, initial, tracker)
+    if caught is not None:
+        caught.extend(str(w.message) for w in seen)
+    return sol
+
+
+def problem_warnings(spec) -> list:
+    """The warnings about the run file's own problem (its grid, target and start), one line each;
+    a ValueError for a problem the solver refuses (e.g. most of the target's mass outside the box)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        setup(spec.target, spec.initial, spec.grid, spec.divergence)
+    return [" ".join(str(w.message).split()) for w in seen]
+
+
+def _solve(spec, grid, dt, t_final, t_eval, initial, tracker):
     return _flow_solve(spec.target, spec.initial if initial is None else initial, spec.grid if grid is None else grid,
                        spec.t_final if t_final is None else t_final, dt, divergence=spec.divergence,
                        t_eval=t_eval, callback=tracker, scheme=scheme_of(spec).name)
@@ -58,6 +80,8 @@ class Run:
         self.params = dict(params or {})
         self.dt, self.saves = ladder_steps(spec)
         self.watchers = list(watchers)
+        #: warnings of this case's solves (about a ladder level, not the user's run)
+        self.warnings = []
         self.observers = {}
         self.solution = None
 
@@ -71,5 +95,5 @@ class Run:
             for o in calls:
                 o(t, v, record)
 
-        self.solution = solve(self.spec, tracker=watch if calls else None, **options)
+        self.solution = solve(self.spec, tracker=watch if calls else None, caught=self.warnings, **options)
         return self.solution

@@ -240,7 +240,13 @@ def test_decay_window_skips_transient_and_floor():
     rate, _ = theory.fit_rate(t, y, window=(t0, t1))
     assert rate == pytest.approx(0.3, rel=1e-6)  # the e^{-t} transient is < 1e-9 relative by t0
     with pytest.raises(ValueError, match="never fall"):
-        theory.decay_window(t, y + 1.0)
+        theory.decay_window(t, y + 1.0, upper=1e-4)
+    # without upper: y reaches 1e-4, the transient is gone there (issue 19 keeps that start)
+    t0, t1 = theory.decay_window(t, y)
+    assert (t0, t1) == theory.decay_window(t, y, upper=1e-4)
+    assert theory.fit_rate(t, y, window=(t0, t1))[0] == pytest.approx(0.3, rel=1e-3)
+    with pytest.raises(ValueError, match="not settled|no decay"):
+        theory.decay_window(t, 1.0 / (1.0 + t))
 
 
 def test_solution_rate_is_the_spectral_gap_over_four():

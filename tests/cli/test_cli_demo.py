@@ -23,7 +23,7 @@ def test_demo(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     lines = res.stdout.splitlines()
-    head = next(i for i, s in enumerate(lines) if s.split()[:2] == ["t", "JSD"])
+    head = next(i for i, s in enumerate(lines) if s.split()[:2] == ["t", "jsd"])
     rows = [s.split() for s in lines[head + 1:] if s.strip() and not s.startswith("wrote")]
     table = np.array([[float(x) for x in r] for r in rows])
     assert table.shape[0] >= 5

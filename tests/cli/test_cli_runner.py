@@ -30,7 +30,7 @@ def test_kl_example_is_backward_euler_for_the_ornstein_uhlenbeck_mean(tmp_path):
 
 def _table_of(text):
     lines = text.splitlines()
-    head = next(i for i, s in enumerate(lines) if s.split()[:2] == ["t", "JSD"])
+    head = next(i for i, s in enumerate(lines) if s.split()[:1] == ["t"] and "L1 to rho_d" in s)
     rows = [[float(x) for x in s.split()] for s in lines[head + 1:] if s.strip() and not s.startswith("wrote")]
     return lines[:head], lines[head], np.array(rows)
 

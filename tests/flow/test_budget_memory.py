@@ -1,9 +1,9 @@
 """The budget's memory estimate is the memory of the solver that runs: measured, not assumed.
 
 Each case runs in a child process (a fresh interpreter, so nothing else the test session holds is
-counted), after a small run of the same kind has compiled the numba kernels into their on-disk
-cache: the first compilation on a machine (LLVM; measured up to ~0.35 GiB more on 3-D 64^3) is a
-one-time cost the budget does not model. The child asks the budget for its estimate of the peak (what the process holds before
+counted) whose kernels all came from numba's on-disk cache (the child counts numba's cache misses;
+a run that had to compile is measured again): the first compilation on a machine (LLVM; measured
+up to ~0.39 GiB more on 3-D 64^3) is a one-time cost the budget does not model. The child asks the budget for its estimate of the peak (what the process holds before
 the run plus what the run adds, with the linear solver that ``"auto"`` selects) and then runs two
 steps and reads its own peak resident memory with ``resource.getrusage``. The estimate must lie
 within 0.5x-2x of the measured peak (the issue's band: the budget must neither refuse runs that
@@ -35,20 +35,29 @@ initial = fp.Gaussian([0.0] * d, np.eye(d))
 est = budget.check_solve(grid, target, initial, 0.2, 0.1, np.array([0.0, 0.2]))
 sol = fp.solve(target, initial, grid, t_final=0.2, dt=0.1, t_eval=[0.0, 0.2])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
-print(json.dumps(dict(estimate=est.peak, peak=peak, solver=sol.options["linear_solver"], parts=est.parts)))
+compiled = 0  # kernels numba had to compile here (not found in its on-disk cache)
+for name, mod in list(sys.modules.items()):
+    if name.startswith("fokkerplanck"):
+        for obj in list(vars(mod).values()):
+            stats = getattr(obj, "stats", None)
+            if stats is not None and hasattr(stats, "cache_misses"):
+                compiled += sum(stats.cache_misses.values())
+print(json.dumps(dict(estimate=est.peak, peak=peak, solver=sol.options["linear_solver"], parts=est.parts,
+                      compiled=compiled)))
 """
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("d, n", [(2, 1024), (3, 64)], ids=["2d-1024^2", "3d-64^3"])
 def test_estimate_is_within_a_factor_two_of_the_measured_peak(d, n):
-    warm = subprocess.run([sys.executable, "-c", CHILD, str(d), "16"], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
-    assert warm.returncode == 0, warm.stderr[-2000:]
-    out = subprocess.run([sys.executable, "-c", CHILD, str(d), str(n)], capture_output=True, text=True,
-                         cwd=ROOT, timeout=300, env=None)
-    assert out.returncode == 0, out.stderr[-2000:]
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    for attempt in range(3):  # a run that had to compile kernels is measured again, now from the cache
+        out = subprocess.run([sys.executable, "-c", CHILD, str(d), str(n)], capture_output=True, text=True,
+                             cwd=ROOT, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        if r["compiled"] == 0:
+            break
+    assert r["compiled"] == 0, "numba compiled kernels in every attempt: the peak would include LLVM's memory"
     assert r["solver"] == "multigrid"  # what "auto" runs there, and what the budget sized
     ratio = r["estimate"] / r["peak"]
     assert 0.5 <= ratio <= 2.0, (f"estimate {r['estimate'] / 2**30:.3f} GiB vs peak {r['peak'] / 2**30:.3f} GiB "

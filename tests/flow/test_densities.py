@@ -13,7 +13,7 @@ def test_gaussian_pdf_matches_scipy(rng):
 
 
 def test_mixture_pdf_is_weighted_sum(rng):
-    mix = fp.GaussianMixture([1.0, 3.0], [[-1.0], [2.0]], [[[0.3]], [[0.5]]])
+    mix = fp.GaussianMixture([0.25, 0.75], [[-1.0], [2.0]], [[[0.3]], [[0.5]]])
     x = rng.normal(size=(40, 1))
     expected = 0.25 * stats.norm(-1, np.sqrt(0.3)).pdf(x[:, 0]) + 0.75 * stats.norm(2, np.sqrt(0.5)).pdf(x[:, 0])
     np.testing.assert_allclose(mix.pdf(x), expected, rtol=1e-12)

@@ -139,3 +139,145 @@ def test_benchmark_summaries_are_stamped_with_today_the_machine_and_the_version(
     assert stamp.startswith(datetime.date.today().isoformat())
     assert f"fokkerplanck {fp.__version__}" in stamp and f"{__import__('os').cpu_count()}-core" in stamp
     assert not hasattr(common, "MACHINE")
+
+
+# Issue 19: bad input is refused instead of silently repaired ------------------------------------
+
+RUN_1D = """
+[grid]
+lower = [{lo}]
+upper = [{hi}]
+shape = [{n}]
+[target]
+kind = "gaussian"
+mean = [{mt}]
+cov = {ct}
+[initial]
+kind = "gaussian"
+mean = [0.0]
+cov = 0.3
+[flow]
+divergence = "{div}"
+t_final = 0.1
+dt = 0.05
+"""
+
+
+def _run(tmp_path, **kw):
+    values = dict(lo=-1.0, hi=1.0, n=40, mt=0.0, ct=0.2, div="jsd") | kw
+    path = tmp_path / "run.toml"
+    path.write_text(RUN_1D.format(**values))
+    return path
+
+
+def test_a_target_mostly_outside_the_box_is_refused_in_one_line(tmp_path, capsys):
+    """Grid [-1, 1], target N(5, 0.1): the old code ran it with exit 0 and a raw warning."""
+    grid = fp.Grid([-1.0], [1.0], [40])
+    with pytest.raises(ValueError, match=r"^100\.0 % of the target's mass lies outside the box"):
+        fp.solve(fp.Gaussian([5.0], [[0.1]]), fp.Gaussian([0.0], [[0.3]]), grid, 0.1, 0.05)
+    from fokkerplanck.cli import main
+    assert main(["run", str(_run(tmp_path, mt=5.0, ct=0.1)), "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "100.0 % of the target's mass lies outside" in err[0]
+
+
+def test_a_smaller_loss_is_one_warning_line_with_a_percentage(tmp_path, capsys):
+    grid = fp.Grid([-1.0], [1.0], [40])
+    with pytest.warns(UserWarning, match=r"^15\.7 % of the start's mass lies outside the box"):
+        fp.solve(fp.Gaussian([0.0], [[0.05]]), fp.Gaussian([0.0], [[0.5]]), grid, 0.1, 0.05)
+    from fokkerplanck.cli import main
+    path = _run(tmp_path, lo=-1.5, hi=1.5, mt=0.0, ct=0.5)    # N(0, 0.5) on [-1.5, 1.5]: 3.4 % outside
+    assert main(["run", str(path), "--quiet", "--no-figures", "--out", str(tmp_path / "o")]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == ["fokkerplanck: warning: 3.4 % of the target's mass lies outside the box [-1.5] .. [1.5]; it is "
+                   "restricted to the box and renormalised there (enlarge the box if that is not intended)."]
+
+
+def test_no_false_mass_outside_warning_on_a_coarse_grid():
+    """A start whose mass lies inside the box, on 4 x 4 cells of [-5, 5]^2 (the coarsest level of
+    the old space ladder): the midpoint estimate said 0.24 of it lies outside."""
+    grid = fp.Grid([-5.0, -5.0], [5.0, 5.0], [4, 4])
+    target = fp.GaussianMixture([0.5, 0.5], [[-1.5, 0.0], [1.5, 0.0]], [np.eye(2) * 0.5] * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol = fp.solve(target, fp.Gaussian([0.5, 0.5], np.eye(2)), grid, 0.1, 0.05)
+    assert abs(sol.initial_mass_outside) < 1e-5 and abs(sol.target_mass_outside) < 1e-5
+
+
+def test_mixture_weights_that_do_not_sum_to_one_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="weights must sum to 1"):
+        fp.GaussianMixture(weights=[0.5, 0.6], means=[[-1.0], [1.0]], covs=[[[0.3]], [[0.3]]])
+    fp.GaussianMixture(weights=[0.1, 0.2, 0.7], means=[[-1.0], [0.0], [1.0]], covs=[[[0.3]]] * 3)
+    text = (ROOT / "benchmarks" / "problems" / "jsd_two_modes_1d.toml").read_text().replace(
+        "weights = [0.5, 0.5]", "weights = [0.5, 0.6]")
+    (tmp_path / "w.toml").write_text(text)
+    with pytest.raises(RunFileError, match=r"\[target\] weights: expected weights summing to 1"):
+        read_run_file(tmp_path / "w.toml")
+
+
+def test_divergence_names_and_aliases_are_one_list_for_the_api_and_run_files(tmp_path):
+    from fokkerplanck.flow.divergences import DIVERGENCES, get_divergence
+    for spelling in DIVERGENCES.spellings() + ["JS", "Jensen-Shannon", "KL"]:
+        spec = read_run_file(_run(tmp_path, div=spelling))
+        assert spec.divergence == get_divergence(spelling).name
+    with pytest.raises(RunFileError, match=r"\[flow\] divergence: expected one of .*js.*got .jsx."):
+        read_run_file(_run(tmp_path, div="jsx"))
+
+
+# Issue 19: fixed descriptions derived from the data they describe --------------------------------
+
+def test_the_demo_header_names_the_target_it_runs():
+    """The old header was a fixed string naming N(-1, 0.55^2) and N(1, 0.5^2); the demo runs -0.8 and 0.8."""
+    from fokkerplanck.cli import demos
+    spec = parse_run(loads(demos.DEMO_RUN, "demo"), text=demos.DEMO_RUN, source="demo", name="demo")
+    line = demos.header(spec)
+    assert "rho_d = 0.4 N(-0.8, 0.3) + 0.6 N(0.8, 0.25)" in line and "rho_0 = N(0.1, 0.3)" in line
+    edited = demos.DEMO_RUN.replace("means = [-0.8, 0.8]", "means = [-1.0, 1.0]")
+    spec = parse_run(loads(edited, "demo"), text=edited, source="demo", name="demo")
+    assert "0.4 N(-1, 0.3) + 0.6 N(1, 0.25)" in demos.header(spec)
+    assert "N(-1, 0.55^2)" not in line
+
+
+def test_the_table_column_names_the_divergence_that_ran():
+    import io
+    from fokkerplanck.cli.report import table
+    grid = fp.Grid([-4.0], [4.0], [60])
+    sol = fp.solve(fp.Gaussian([0.0], [[1.0]]), fp.Gaussian([0.5], [[0.5]]), grid, 0.2, 0.05, divergence="chi2",
+                   t_eval=[0.0, 0.1, 0.2])
+    buf = io.StringIO()
+    table(sol, [0.0, 0.2], out=buf)
+    head, first = buf.getvalue().splitlines()[:2]
+    assert head.split()[:2] == ["t", "chi2"] and "JSD" not in head
+    assert float(first.split()[1]) == pytest.approx(sol.history["energy"][0], rel=1e-3)
+
+
+# Issue 19: the decay window is detected relative to the run ---------------------------------------
+
+def test_decay_window_needs_no_fixed_level_of_the_distance():
+    """A run to t = 20 that ends at L1 = 0.0085 with its local rate settled: the old window needed
+    the distance below 1e-4 and gave no rate at all."""
+    t = np.linspace(0.0, 20.0, 801)
+    y = 0.05 * np.exp(-0.1 * t) + 0.5 * np.exp(-1.5 * t)
+    assert 0.005 < y[-1] < 0.01
+    t0, t1 = theory.decay_window(t, y)
+    assert t1 == 20.0 and t0 <= 10.0
+    assert theory.fit_rate(t, y, window=(t0, t1))[0] == pytest.approx(0.1, rel=0.01)
+    # a rate that is still drifting at the end has no window
+    with pytest.raises(ValueError, match="not settled"):
+        theory.decay_window(t, 1.0 / (1.0 + t) ** 2)
+
+
+# Issue 19: the sampling floor uses the distance of the comparison it accompanies -----------------
+
+def test_sampling_floor_takes_the_method_of_its_comparison():
+    import inspect
+    assert (inspect.signature(compare.sampling_floor).parameters["method"].default
+            == inspect.signature(compare.wasserstein).parameters["method"].default)
+    grid = fp.Grid([-3.0, -3.0], [3.0, 3.0], [20, 20])
+    ref = (grid, fp.Gaussian([0.0, 0.0], np.eye(2)).pdf(grid.points()).reshape(20, 20))
+    x = fp.Gaussian([0.0, 0.0], np.eye(2)).sample(300, seed=1)
+    w = compare.wasserstein(x, ref, method="exact")
+    exact = compare.sampling_floor(ref, 300, method=w, repeats=2)
+    sliced = compare.sampling_floor(ref, 300, method="sliced", repeats=2)
+    assert exact.method == "exact" and exact.name == "W1" and sliced.method == "sliced" and sliced.name == "SW1"
+    assert float(exact) > 1.5 * float(sliced)      # not interchangeable: the report must name which

@@ -96,11 +96,13 @@ def _long(tmp_path, name):
 def test_metastability_and_step_budget(tmp_path):
     r = _long(tmp_path, "metastable")
     s = r["signals"]
-    assert not r["reached"]
-    assert {"metastability", "step_budget"} <= set(r["reason_codes"]), r["reason"]
+    # issue 19: the window is the tail where the local rate has settled, not L1 <= 1e-4 (L1 ends at
+    # 0.34 here): the slow mode's decay is measured, at the predicted rate, and the reasons stay
+    assert r["reached"] and abs(r["measured"] / r["predicted"] - 1) < 0.01 and r["window"][0] > 0
+    assert {"metastability", "step_budget"} <= set(r["reason_codes"]), r["reasons"]
     assert "slow_excited_mode" not in r["reason_codes"] and "heavy_tails" not in r["reason_codes"]
     assert s["lam2"] > 1e3 * s["lam1"] and s["rate_early"] > 5 * s["lam1"] and s["mode_share_end"] > 0.9
-    assert "metastability" in r["reason"] and "lambda_1" in r["reason"]
+    assert any("metastability" in x and "lambda_1" in x for x in r["reasons"])
 
 
 def test_slow_excited_mode(tmp_path):
@@ -133,7 +135,7 @@ def test_verify_reports_the_reason_in_json_and_table(tmp_path, capsys):
     out = capsys.readouterr().out
     data = json.loads((tmp_path / "o" / "report.json").read_text())
     assert not data["rate"]["reached"] and "heavy_tails" in data["rate"]["reason_codes"]
-    assert data["rate"]["reason"].startswith("the distance fell only to")
+    assert data["rate"]["reason"].startswith("no asymptotic window: the local rate has not settled")
     assert "not reached (" in out and "heavy tails" in out
     assert "heavy tails" in (tmp_path / "o" / "report.html").read_text()
     assert code in (0, 1)

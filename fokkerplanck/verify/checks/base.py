@@ -161,10 +161,19 @@ class Check:
         """Whether its entry passed (default: ``entry["passed"]``)."""
         return bool(entry["passed"])
 
+    @classmethod
+    def status(cls, entry) -> str:
+        """``"pass"``, ``"fail"`` or ``"inconclusive"`` (what was measured cannot settle the check:
+        the entry's ``reason`` says why and ``settle`` what would); default: ``entry["status"]``, else
+        pass or fail from :meth:`passed`."""
+        status = entry.get("status") if isinstance(entry, dict) else None
+        return status or ("pass" if cls.passed(entry) else "fail")
+
     # -- the report -------------------------------------------------------------------------
     @classmethod
     def table_rows(cls, entry) -> list:
-        """``(check, measured, expected / bound, passed)`` rows of the summary table."""
+        """``(check, measured, expected / bound, status)`` rows of the summary table (status: a
+        bool for pass / fail, or ``"pass"``, ``"fail"``, ``"inconclusive"``)."""
         return []
 
     @classmethod

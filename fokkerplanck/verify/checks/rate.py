@@ -6,7 +6,7 @@ the step :math:`h \le 0.05/r`, and the predicted rate of the discrete flow is th
 (``discrete_rate`` of its entry in :data:`fokkerplanck.flow.stepping.SCHEMES`; backward Euler:
 :math:`\ln(1 + hr)/h`). The fit is :func:`fokkerplanck.verify.rates.measure_rate`. Passes when
 they agree within ``3 * stderr + 1%``. When the run does not reach the asymptotic regime (no
-window, or the rates on its two halves disagree) it is reported as not reached (not a failure),
+window, or the rates on its two halves disagree) it is reported as not reached: inconclusive (not a pass, exit 1),
 with the reasons that can be seen (:func:`fokkerplanck.verify.rates.diagnose`).
 """
 
@@ -127,8 +127,13 @@ class LongTimeRate(Check):
             rate["passed"] = bool(abs(rate["measured"] - rate["predicted"]) <= rate["tolerance"])
             if not rate["passed"] and rate["reasons"]:
                 rate["reason"] = "the fitted rate misses the prediction; seen in the run: " + "; ".join(rate["reasons"])
+            rate["status"] = "pass" if rate["passed"] else "fail"
         else:
-            rate["tolerance"], rate["passed"] = math.nan, True
+            # not reached: the prediction can be neither confirmed nor refuted (not a pass)
+            rate["tolerance"], rate["passed"], rate["status"] = math.nan, False, "inconclusive"
+            rate["settle"] = ("a run that reaches the asymptotic window: remove the causes named in the reason "
+                              "(e.g. a larger box, a start that excites the first mode)" if rate["reasons"] else
+                              "a longer run at the same step")
         return rate
 
     @classmethod
@@ -137,12 +142,13 @@ class LongTimeRate(Check):
             return [("long-time L1 rate", f"{fmt(rate['measured'], 5)} +- {fmt(rate['stderr'], 2)}",
                      f"{fmt(rate['predicted'], 5)} (+- {fmt(rate['tolerance'], 2)})", rate["passed"])]
         why = ", ".join(c.replace("_", " ") for c in rate.get("reason_codes") or []) or "no cause seen"
-        return [("long-time L1 rate", f"not reached ({why})", f"{fmt(rate['predicted'], 5)}", rate["passed"])]
+        return [("long-time L1 rate", f"not reached ({why})", f"{fmt(rate['predicted'], 5)}", "inconclusive")]
 
     @classmethod
     def notes(cls, rate) -> list:
         if not rate["reached"]:
-            return [f"long-time regime not reached: {rate['reason']}"]
+            return [f"long-time rate inconclusive, the regime is not reached: {rate['reason']}; would settle it: "
+                    f"{rate.get('settle', '')}"]
         return [f"long-time rate: {rate['reason']}"] if rate.get("reason") else []
 
     @classmethod

@@ -63,6 +63,8 @@ def test_pass_band_and_not_reached(ou_spec):
     assert LongTimeRate.notes(miss) == ["long-time rate: " + miss["reason"]]
     never = LongTimeRate.aggregate(Results(ou_spec, 4, [_long(reached=False, reason="too short",
                                                               reason_codes=["step_budget"])]))
-    assert never["passed"] and math.isnan(never["tolerance"])           # not reached is not a failure
-    assert LongTimeRate.table_rows(never) == [("long-time L1 rate", "not reached (step budget)", "1", True)]
-    assert LongTimeRate.notes(never) == ["long-time regime not reached: too short"]
+    # not reached: neither a failure nor a pass (issue 19: exit 0 only when every check passed)
+    assert not never["passed"] and never["status"] == "inconclusive" and math.isnan(never["tolerance"])
+    assert LongTimeRate.status(never) == "inconclusive" and never["settle"]
+    assert LongTimeRate.table_rows(never) == [("long-time L1 rate", "not reached (step budget)", "1", "inconclusive")]
+    assert LongTimeRate.notes(never)[0].startswith("long-time rate inconclusive, the regime is not reached: too short")
