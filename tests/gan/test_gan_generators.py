@@ -69,7 +69,7 @@ def test_setwise_matching_is_identity_for_small_steps_1d():
 
 def test_setwise_matching_is_identity_for_small_steps_2d(rng):
     ang = 2 * np.pi * np.arange(8) / 8
-    ring = fp.GaussianMixture(np.ones(8), 2 * np.stack([np.cos(ang), np.sin(ang)], 1),
+    ring = fp.GaussianMixture(np.full(8, 1 / 8), 2 * np.stack([np.cos(ang), np.sin(ang)], 1),
                               np.tile(0.12 * np.eye(2), (8, 1, 1)))
     x = rng.normal(0, 1.5, (300, 2))
     cal = gan.Calibrator(n_features=200, bandwidth=0.5, seed=34).fit(ring.sample(1000, seed=35), x)
