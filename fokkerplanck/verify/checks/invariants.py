@@ -38,6 +38,7 @@ class Invariant:
     what: str
     tolerance: float
     lower: bool = False
+    unit: str = "relative"  # what the number is measured in (the report row says it)
 
     def worst(self, values) -> float:
         return min(values) if self.lower else max(values)
@@ -49,7 +50,8 @@ class Invariant:
 #: The invariants, in report order.
 INVARIANTS = (
     Invariant("mass", "mass_drift", "max relative drift of the mass", INVARIANT_TOL["mass"]),
-    Invariant("positivity", "min_v", "min of v = u / rho_d", INVARIANT_TOL["positivity"], lower=True),
+    Invariant("positivity", "min_v", "min of v = u / rho_d", INVARIANT_TOL["positivity"], lower=True,
+              unit="min of v = u / rho_d"),
     Invariant("maximum_principle", "max_v_excess", "max (max v(t) - max v(0)) / max v(0)", INVARIANT_TOL["maximum"]),
     Invariant("energy_monotone", "energy_increase", "max increase of the energy in one step / E(0)",
               INVARIANT_TOL["energy"]),
@@ -136,8 +138,9 @@ class Invariants(Check):
     @classmethod
     def table_rows(cls, entry) -> list:
         bound = {inv.name: (">= " if inv.lower else "<= ") for inv in INVARIANTS}
-        return [(name.replace("_", " "), fmt(item["worst"]), f"{bound.get(name, '<= ')}{fmt(item['tolerance'], 2)}",
-                 item["passed"]) for name, item in entry.items()]
+        unit = {inv.name: inv.unit for inv in INVARIANTS}
+        return [(f"{name.replace('_', ' ')} ({unit.get(name, 'relative')})", fmt(item["worst"]),
+                 f"{bound.get(name, '<= ')}{fmt(item['tolerance'], 2)}", item["passed"]) for name, item in entry.items()]
 
     @classmethod
     def html(cls, entry, report) -> str:

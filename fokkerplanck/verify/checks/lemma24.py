@@ -58,7 +58,7 @@ class Lemma24(Check):
     def table_rows(cls, lem) -> list:
         bound = ("not applicable (c = 0)" if lem.get("note") else
                  f"<= {fmt(lem['energy_bound'])} <= {fmt(lem['paper_bound'])}")
-        return [("Lemma 24 integral", fmt(lem["measured"]), bound, lem["passed"])]
+        return [("Lemma 24 integral of |grad v|^2 dt", fmt(lem["measured"]), bound, lem["passed"])]
 
     @classmethod
     def html(cls, lem, report) -> str:

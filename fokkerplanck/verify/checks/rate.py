@@ -139,10 +139,10 @@ class LongTimeRate(Check):
     @classmethod
     def table_rows(cls, rate) -> list:
         if rate["reached"]:
-            return [("long-time L1 rate", f"{fmt(rate['measured'], 5)} +- {fmt(rate['stderr'], 2)}",
+            return [("long-time L1 rate (1/time)", f"{fmt(rate['measured'], 5)} +- {fmt(rate['stderr'], 2)}",
                      f"{fmt(rate['predicted'], 5)} (+- {fmt(rate['tolerance'], 2)})", rate["passed"])]
         why = ", ".join(c.replace("_", " ") for c in rate.get("reason_codes") or []) or "no cause seen"
-        return [("long-time L1 rate", f"not reached ({why})", f"{fmt(rate['predicted'], 5)}", "inconclusive")]
+        return [("long-time L1 rate (1/time)", f"not reached ({why})", f"{fmt(rate['predicted'], 5)}", "inconclusive")]
 
     @classmethod
     def notes(cls, rate) -> list:

@@ -15,7 +15,7 @@ def _long(**kw):
 def test_below_both_bounds(ou_spec):
     assert Lemma24.measures_run("long") and not Lemma24.measures_run("space") and Lemma24.cases == ()
     entry = Lemma24.aggregate(Results(ou_spec, 4, [_long()]))
-    assert entry["passed"] and Lemma24.table_rows(entry) == [("Lemma 24 integral", "1", "<= 2 <= 4", True)]
+    assert entry["passed"] and Lemma24.table_rows(entry) == [("Lemma 24 integral of |grad v|^2 dt", "1", "<= 2 <= 4", True)]
     assert not Lemma24.aggregate(Results(ou_spec, 4, [_long(lemma24_measured=2.1)]))["passed"]
     assert not Lemma24.aggregate(Results(ou_spec, 4, [_long(lemma24_paper_bound=0.5)]))["passed"]
 

@@ -66,5 +66,5 @@ def test_pass_band_and_not_reached(ou_spec):
     # not reached: neither a failure nor a pass (issue 19: exit 0 only when every check passed)
     assert not never["passed"] and never["status"] == "inconclusive" and math.isnan(never["tolerance"])
     assert LongTimeRate.status(never) == "inconclusive" and never["settle"]
-    assert LongTimeRate.table_rows(never) == [("long-time L1 rate", "not reached (step budget)", "1", "inconclusive")]
+    assert LongTimeRate.table_rows(never) == [("long-time L1 rate (1/time)", "not reached (step budget)", "1", "inconclusive")]
     assert LongTimeRate.notes(never)[0].startswith("long-time rate inconclusive, the regime is not reached: too short")
