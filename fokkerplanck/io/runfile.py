@@ -397,9 +397,6 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
 
     particles = None
     if "particles" in data:
-        if grid.is_periodic:
-            raise RunFileError(f"{source}: [particles]: not supported on a periodic grid yet (positions would have to "
-                               "wrap across the seam); remove [particles] or the [grid] periodic key")
         particles = _particles(data["particles"], source, d, dt, t_final, divergence)
 
     o = _table(data.get("output", {}), "output", source, {"directory", "figures", "animation",

@@ -94,7 +94,10 @@ def interp_faces_2d(x, B0, B1, theta, m0, m1, lower0, lower1, inv0, inv1, out): 
 
 
 @njit(cache=True)
-def interp_faces_nd(x, B0, B1, theta, offsets, node_shape, strides, lower, inv_dx, out):  # pragma: no cover
+def interp_faces_nd(x, B0, B1, theta, offsets, node_shape, strides, lower, inv_dx, shift, out):  # pragma: no cover
+    # shift[a, b]: added to the position along axis b (in cell units) for component a; 0 on the
+    # normal axis, -0.5 across a walled axis (cell centres), +0.5 across a periodic axis (centres
+    # with one ghost layer of wrapped values on each side)
     n, d = x.shape
     idx = np.zeros(d, dtype=np.int64)
     frac = np.zeros(d)
@@ -102,9 +105,7 @@ def interp_faces_nd(x, B0, B1, theta, offsets, node_shape, strides, lower, inv_d
         for a in range(d):
             for b in range(d):
                 nodes = node_shape[a, b]
-                s = (x[i, b] - lower[b]) * inv_dx[b]
-                if b != a:
-                    s -= 0.5
+                s = (x[i, b] - lower[b]) * inv_dx[b] + shift[a, b]
                 idx[b], frac[b] = _cell(s, nodes)
             acc0 = 0.0
             acc1 = 0.0

@@ -19,7 +19,8 @@ name in ``VELOCITIES``, or a callable) and one of the integrators of
 Walls (no-flux). In ``"grid"`` mode the particles live in the solution's box; with ``grid=`` the
 other modes do too. A step that overshoots a wall is corrected by reflection
 (:func:`~fokkerplanck.particles.integrators.reflect`); reflections are counted in
-``Ensemble.n_reflections``.
+``Ensemble.n_reflections``. On a periodic axis of the grid positions wrap around instead
+(:func:`~fokkerplanck.particles.integrators.confine`), initial samples included.
 
 References
 ----------
@@ -44,7 +45,7 @@ from ..flow.densities import Density
 from ..flow.divergences import get_divergence
 from ..flow.grid import Grid
 from .ensemble import Ensemble
-from .integrators import METHODS, SDE_METHODS, reflect
+from .integrators import METHODS, SDE_METHODS, confine
 from ..flow.sampling import sample
 from .velocities import VELOCITIES, CustomVelocity, FlowArguments
 
@@ -163,10 +164,6 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     if why is not None:
         raise ValueError(why)
     d, grid = args.d, args.grid
-    if grid is not None and any(getattr(grid, "periodic", ())):
-        raise ValueError(f"particles on a periodic grid ({grid!r}) are not supported yet: positions would have to "
-                         "wrap and the grid velocity be interpolated across the seam, and the particles reflect at "
-                         "walls instead; refused rather than treating the seam as a wall.")
     if grid is not None and d is not None and grid.ndim != d:
         raise ValueError(f"grid is {grid.ndim}-dimensional but the flow is {d}-dimensional.")
     if x0 is not None:
@@ -202,8 +199,9 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
 
     # ---- the time loop ---------------------------------------------------------------------------
     step = (SDE_METHODS if field.stochastic else METHODS)[method]
-    box = None if grid is None else (np.asarray(grid.lower, dtype=float), np.asarray(grid.upper, dtype=float))
-    n_reflections = reflect(x, *box) if box else 0
+    box = None if grid is None else (np.asarray(grid.lower, dtype=float), np.asarray(grid.upper, dtype=float),
+                                     tuple(bool(p) for p in grid.periodic))
+    n_reflections = confine(x, *box) if box else 0  # samples of a wrapped density: sample, then wrap
     marks = milestones(t_final, dt, t_eval)
     tol = merge_tolerance(t_final)
     saved_t, saved_x = ([0.0], [x.copy()]) if t_eval[0] <= tol else ([], [])
@@ -220,7 +218,7 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
             warnings.warn(message, RuntimeWarning, stacklevel=2)
             break
         if box:
-            n_reflections += reflect(x, *box)
+            n_reflections += confine(x, *box)
         t = float(mark)
         if np.any(np.abs(t_eval - t) <= tol) and not (saved_t and abs(saved_t[-1] - t) <= tol):
             saved_t.append(t)

@@ -20,6 +20,8 @@ and ``rng`` a numpy Generator (used by the stochastic step only). Steps are foun
 Walls (no-flux). A step that overshoots a wall of the box is corrected by *reflection*
 (:func:`reflect`: ``x -> 2 lower - x``, ``x -> 2 upper - x``), which is the particle form of the
 no-flux condition (reflecting boundaries of the SDE give exactly the zero-flux Neumann condition).
+On a periodic axis (:attr:`Grid.periodic <fokkerplanck.Grid>`) there is no wall: positions wrap
+around into ``[lower, upper)`` (:func:`wrap`); :func:`confine` does both, axis by axis.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import math
 
 import numpy as np
 
-__all__ = ["euler", "rk2", "rk4", "euler_maruyama", "METHODS", "SDE_METHODS", "SDE_ALIASES", "reflect"]
+__all__ = ["euler", "rk2", "rk4", "euler_maruyama", "METHODS", "SDE_METHODS", "SDE_ALIASES", "reflect", "wrap", "confine"]
 
 
 def euler(field, t, x, h, rng=None):
@@ -78,4 +80,32 @@ def reflect(x: np.ndarray, lower, upper) -> int:
         np.copyto(x, 2.0 * lower - x, where=below)
         np.copyto(x, 2.0 * upper - x, where=above)
         np.clip(x, lower, upper, out=x)
+    return count
+
+
+def wrap(x: np.ndarray, lower, upper, periodic) -> np.ndarray:
+    """Wrap the columns of ``x`` on the ``periodic`` axes into ``[lower, upper)``, in place; returns ``x``."""
+    for a, p in enumerate(periodic):
+        if p:
+            lo, length = float(lower[a]), float(upper[a]) - float(lower[a])
+            col = lo + np.mod(x[:, a] - lo, length)
+            col[col >= lo + length] = lo  # np.mod can round up to the period itself
+            x[:, a] = col
+    return x
+
+
+def confine(x: np.ndarray, lower, upper, periodic=None) -> int:
+    """Keep ``x`` in the box, in place: wrap on the periodic axes, :func:`reflect` on the others.
+
+    Returns the number of reflections (wraps are not counted).
+    """
+    if periodic is None or not any(periodic):
+        return reflect(x, lower, upper)
+    wrap(x, lower, upper, periodic)
+    walled = [a for a, p in enumerate(periodic) if not p]
+    if not walled:
+        return 0
+    sub = x[:, walled]
+    count = reflect(sub, np.asarray(lower, float)[walled], np.asarray(upper, float)[walled])
+    x[:, walled] = sub
     return count

@@ -216,7 +216,6 @@ def test_run_file_with_periodic_runs(tmp_path):
 @pytest.mark.parametrize("periodic, extra, words", [
     ('"yes"', "", "periodic: expected true, false"),
     ("[true]", "", "a list of 2"),
-    ("true", '[particles]\nn = 10\n', "periodic grid"),
 ])
 def test_run_file_periodic_errors(tmp_path, periodic, extra, words):
     from fokkerplanck.io.runfile import RunFileError, read_run_file
@@ -229,10 +228,10 @@ def test_run_file_periodic_errors(tmp_path, periodic, extra, words):
 
 # --- refused, with the reason -----------------------------------------------------------------
 
-def test_particles_and_distances_refuse_periodic_grids():
+def test_distances_refuse_periodic_grids():
     g = fp.Grid([0.0], [1.0], [32], periodic=True)
     sol = fp.solve(fp.Uniform([0], [1]), fp.Gaussian([0.5], [[0.02]]), g, t_final=0.02, dt=0.01, t_eval="steps")
-    with pytest.raises(ValueError, match="periodic grid"):
-        fp.particles.simulate(fp.Uniform([0], [1]), fp.Gaussian([0.5], [[0.02]]), 0.02, n=10, solution=sol)
+    ens = fp.particles.simulate(fp.Uniform([0], [1]), fp.Gaussian([0.5], [[0.02]]), 0.02, n=10, solution=sol)
+    assert ens.status == 0 and np.all(g.contains(ens.positions[-1]))  # particles now wrap (issue 21)
     with pytest.raises(ValueError, match="periodic grid"):
         fp.compare.wasserstein((g, sol.u[-1]), (g, sol.rho_d))

@@ -28,6 +28,7 @@ import warnings
 import numpy as np
 
 from .. import _kernels
+from ..integrators import wrap
 from ...flow.divergences import get_divergence
 from ...flow.solution import Solution
 from .base import FlowArguments, Number, Option, VelocityField, density_target, register
@@ -35,7 +36,7 @@ from .base import FlowArguments, Number, Option, VelocityField, density_target, 
 __all__ = ["GridVelocity", "face_velocities"]
 
 
-def face_velocities(u, rho, spacing, divergence, floor=1e-12):
+def face_velocities(u, rho, spacing, divergence, floor=1e-12, periodic=None):
     r"""Face velocities :math:`b_f = -(f'(v_j) - f'(v_i))/\Delta_a` of one grid frame, walls included.
 
     Parameters
@@ -46,12 +47,16 @@ def face_velocities(u, rho, spacing, divergence, floor=1e-12):
     divergence : str or Divergence
     floor : float
         ``v`` is floored at ``floor`` (see the module docstring).
+    periodic : sequence of bool, optional
+        One flag per axis (:attr:`Grid.periodic <fokkerplanck.Grid>`). On a periodic axis the
+        first and last faces are both the seam (between the last cell and the first), and across
+        it (for the other components) one ghost layer of wrapped values is added on each side.
 
     Returns
     -------
     list of ndarray
-        Entry ``a`` has ``shape[a] + 1`` entries along axis ``a`` (faces, the two walls zero) and
-        the grid's shape along the other axes.
+        Entry ``a`` has ``shape[a] + 1`` entries along axis ``a`` (faces, the two walls zero, or
+        the seam twice) and the grid's shape along the other axes (``+ 2`` on a periodic axis).
     """
     div = get_divergence(divergence)
     v = np.asarray(u, dtype=float) / rho
@@ -59,12 +64,24 @@ def face_velocities(u, rho, spacing, divergence, floor=1e-12):
     if not vmax > 0 or not np.isfinite(vmax):
         raise ValueError("the grid density has no positive finite values; cannot form a velocity.")
     fp_ = div.f_prime(np.maximum(v, floor))
+    periodic = (False,) * v.ndim if periodic is None else tuple(bool(p) for p in periodic)
     out = []
     for a in range(v.ndim):
-        grad = np.diff(fp_, axis=a) / spacing[a]
-        pad = [(0, 0)] * v.ndim
-        pad[a] = (1, 1)
-        out.append(np.pad(-grad, pad))
+        if periodic[a]:
+            last = np.take(fp_, [-1], axis=a)
+            b = -np.diff(np.concatenate([last, fp_], axis=a), axis=a) / spacing[a]  # seam, interior
+            b = np.concatenate([b, np.take(b, [0], axis=a)], axis=a)  # the seam again at the top
+        else:
+            grad = np.diff(fp_, axis=a) / spacing[a]
+            pad = [(0, 0)] * v.ndim
+            pad[a] = (1, 1)
+            b = np.pad(-grad, pad)
+        for c in range(v.ndim):
+            if c != a and periodic[c]:
+                pad = [(0, 0)] * v.ndim
+                pad[c] = (1, 1)
+                b = np.pad(b, pad, mode="wrap")
+        out.append(b)
     return out
 
 
@@ -138,8 +155,10 @@ class GridVelocity(VelocityField):
         d = g.ndim
         self._lower = np.asarray(g.lower, dtype=float)
         self._inv_dx = 1.0 / np.asarray(g.spacing, dtype=float)
-        node_shape = np.array([[g.shape[b] + (1 if b == a else 0) for b in range(d)] for a in range(d)],
-                              dtype=np.int64)
+        per = self._periodic = tuple(bool(p) for p in g.periodic)
+        node_shape = np.array([[g.shape[b] + (1 if b == a else 2 if per[b] else 0) for b in range(d)]
+                               for a in range(d)], dtype=np.int64)
+        self._shift = np.array([[0.0 if b == a else 0.5 if per[b] else -0.5 for b in range(d)] for a in range(d)])
         self._node_shape = node_shape
         self._strides = np.array([[int(np.prod(node_shape[a, b + 1:])) for b in range(d)] for a in range(d)],
                                  dtype=np.int64)
@@ -154,7 +173,7 @@ class GridVelocity(VelocityField):
             if len(self._cache) >= 4:
                 self._cache.pop(next(iter(self._cache)))
             parts = face_velocities(self.solution.u[k], self.solution.rho_d, self.grid.spacing, self.divergence,
-                                    self.floor)
+                                    self.floor, self._periodic)
             self._cache[k] = np.concatenate([p.ravel() for p in parts])
             self.n_frames_computed += 1
         return self._cache[k]
@@ -172,7 +191,12 @@ class GridVelocity(VelocityField):
         k0, k1, theta = self._bracket(t)
         B0, B1 = self.frame(k0), self.frame(k1)
         out = np.empty_like(x)
-        if x.shape[1] == 1:
+        if any(self._periodic):  # wrap into the box on the periodic axes; the nd kernel reads the seam
+            x = wrap(x.copy(), self._lower, self._lower + np.asarray(self.grid.upper - self.grid.lower, float),
+                     self._periodic)
+            _kernels.interp_faces_nd(x, B0, B1, theta, self._offsets, self._node_shape, self._strides, self._lower,
+                                     self._inv_dx, self._shift, out)
+        elif x.shape[1] == 1:
             _kernels.interp_faces_1d(x, B0, B1, theta, float(self._lower[0]), float(self._inv_dx[0]),
                              int(self.grid.shape[0] + 1), out)
         elif x.shape[1] == 2:
@@ -181,5 +205,5 @@ class GridVelocity(VelocityField):
                              float(self._inv_dx[1]), out)
         else:
             _kernels.interp_faces_nd(x, B0, B1, theta, self._offsets, self._node_shape, self._strides, self._lower,
-                             self._inv_dx, out)
+                             self._inv_dx, self._shift, out)
         return out
