@@ -57,6 +57,7 @@ from numba import njit
 from .._optional import require
 from ..flow.grid import Grid
 from ..flow.sampling import sample
+from .circle import periodic_w1
 
 __all__ = ["wasserstein", "WassersteinResult", "wasserstein_1d", "sliced_wasserstein", "total_variation", "jensen_shannon",
            "sampling_floor", "cell_discretisation_bound", "MAX_EXACT_DEFAULT"]
@@ -73,8 +74,9 @@ class WassersteinResult(float):
     It *is* a float (``float(r)``, arithmetic, comparisons, numpy all work as before), with
 
     - ``value``: the number (a plain float);
-    - ``method``: ``"exact"`` (:math:`W_p`) or ``"sliced"`` (:math:`SW_p`, a different and
-      smaller number; :math:`SW_p \le W_p`);
+    - ``method``: ``"exact"`` (:math:`W_p`), ``"sliced"`` (:math:`SW_p`, a different and
+      smaller number; :math:`SW_p \le W_p`) or ``"circle"`` (:math:`W_1` on the circle of a
+      periodic 1-D grid, :mod:`~fokkerplanck.analysis.circle`);
     - ``p``: the order;
     - ``n_projections``: the number of directions when sliced, else None;
     - ``name``: ``"W1"``, ``"SW1"``, ... for labels.
@@ -94,7 +96,7 @@ class WassersteinResult(float):
     @property
     def name(self) -> str:
         p = f"{self.p:g}"
-        return ("SW" if self.method == "sliced" else "W") + p
+        return ("SW" if self.method == "sliced" else "W") + p + (" (circle)" if self.method == "circle" else "")
 
     def __repr__(self):
         extra = f", n_projections={self.n_projections}" if self.method == "sliced" else ""
@@ -119,17 +121,17 @@ class _GridDensity:
         self.ndim = grid.ndim
 
 
-def _measure(obj, name):
+def _measure(obj, name, periodic_ok=False):
     if isinstance(obj, list) and len(obj) == 2 and isinstance(obj[0], Grid):
         obj = tuple(obj)  # [grid, values] is as clear as (grid, values)
     if isinstance(obj, tuple):
         if len(obj) != 2 or not isinstance(obj[0], Grid):
             raise ValueError(f"{name}: a grid density must be the tuple (grid, values) with a fokkerplanck.Grid.")
         grid, values = obj
-        if grid.is_periodic:
-            raise ValueError(f"{name}: distances between densities on a periodic grid ({grid!r}) are not supported "
-                             "yet (they need transport on the circle/torus); refused rather than measured as if "
-                             "the seam were a wall.")
+        if grid.is_periodic and not periodic_ok:
+            raise ValueError(f"{name}: this distance between densities on a periodic grid ({grid!r}) is not "
+                             "supported (it would treat the seam as a wall); use wasserstein(p=1) in 1-D, the "
+                             "circle's W1.")
         values = np.asarray(values, dtype=float)
         if values.shape != grid.shape:
             raise ValueError(f"{name}: density values have shape {values.shape} but the grid has shape "
@@ -447,7 +449,8 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
     -------
     WassersteinResult
         A float subclass: :math:`W_p` (``method == "exact"``) or :math:`SW_p` (``method ==
-        "sliced"``); ``result.method`` says which was computed, ``result.p`` the order.
+        "sliced"``); ``result.method`` says which was computed, ``result.p`` the order. With a
+        periodic 1-D grid density: the circle's :math:`W_1` (``"circle"``; 2-D/3-D and p > 1 refused).
 
     Examples
     --------
@@ -457,9 +460,11 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
     (1.0, 'exact')
     """
     p = _check_p(p)
-    a, b = _measure(x, "x"), _measure(y, "y")
+    a, b = _measure(x, "x", True), _measure(y, "y", True)
     if a.ndim != b.ndim:
         raise ValueError(f"the two measures have different dimensions: {a.ndim} and {b.ndim}.")
+    if any(isinstance(m, _GridDensity) and m.grid.is_periodic for m in (a, b)):  # on the circle (1-D only)
+        return WassersteinResult(periodic_w1(a, b, p), "circle", p)
     if method not in ("auto", "exact", "sliced"):
         raise ValueError(f"unknown method {method!r}; use 'auto', 'exact' or 'sliced'.")
     if method == "sliced" or (method == "auto" and a.ndim > 1):
