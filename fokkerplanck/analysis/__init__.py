@@ -8,7 +8,8 @@ r"""What we measure about a flow: the analysis layer above the numerics core.
 - :mod:`~fokkerplanck.analysis.exact`: exact solutions (Ornstein-Uhlenbeck, Barenblatt) and the
   array tools of refinement studies;
 - :mod:`~fokkerplanck.analysis.distances`: distances between empirical measures and grid
-  densities (W_p exact or sliced, binned TV and JSD, the sampling floor).
+  densities (W_p exact or sliced, binned TV and JSD, the sampling floor);
+- :mod:`~fokkerplanck.analysis.circle`: the exact W_1 on the circle (periodic 1-D grids).
 
 ``fokkerplanck.theory`` is this package (its functions were written for it first) and
 ``fokkerplanck.compare`` is :mod:`~fokkerplanck.analysis.distances`: both names keep working.
@@ -17,7 +18,7 @@ It imports :mod:`fokkerplanck.flow` and nothing else of the package.
 
 from __future__ import annotations
 
-from . import bounds, distances, exact, rates, spectral
+from . import bounds, circle, distances, exact, rates, spectral
 from .exact import barenblatt, barenblatt_cell_averages, coarsen, ornstein_uhlenbeck, richardson
 from .bounds import condition_beta, gaussian_beta, gradient_integral, lemma24, lemma24_bound
 from .rates import decay_window, discrete_rate, fit_rate, predicted_rate, predicted_rates, solution_rate
