@@ -213,9 +213,23 @@ def test_run_file_with_periodic_runs(tmp_path):
     assert read_run_file(path).grid.periodic == (True, False)
 
 
+def test_run_file_with_periodic_particles(tmp_path):
+    from fokkerplanck.cli.runner import _simulate_particles
+    from fokkerplanck.io.runfile import read_run_file
+
+    path = tmp_path / "p.toml"
+    path.write_text(RUN.format(periodic="[true, false]", extra='[particles]\nn = 200\ndt = 0.01\n'))
+    spec = read_run_file(path)
+    sol = fp.solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt, divergence=spec.divergence,
+                   t_eval="steps")
+    ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol)
+    assert ens.status == 0 and np.all(spec.grid.contains(ens.positions.reshape(-1, 2)))
+
+
 @pytest.mark.parametrize("periodic, extra, words", [
     ('"yes"', "", "periodic: expected true, false"),
     ("[true]", "", "a list of 2"),
+    ("true", '[particles]\nn = 10\nvelocity = "kde"\n', "not supported on a periodic grid"),
 ])
 def test_run_file_periodic_errors(tmp_path, periodic, extra, words):
     from fokkerplanck.io.runfile import RunFileError, read_run_file
