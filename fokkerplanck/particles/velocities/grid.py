@@ -11,6 +11,12 @@ vanishes on the walls and is interpolated linearly from them, so the exact flow 
 wall; positions outside the box (Runge-Kutta stages) see the velocity of the nearest boundary
 point. Works for every divergence (only :math:`f'` is used).
 
+Periodic axes (:attr:`Grid.periodic <fokkerplanck.Grid>`): there is no wall; the seam face between
+the last cell and the first carries :math:`b_f = -(f'(v_0) - f'(v_{n-1}))/\Delta`, stored as both the
+first and the last face of the axis, and the other components get one ghost layer of wrapped values
+on each side, so the interpolation is continuous across the seam. Positions are wrapped into the
+box before they are looked up (Runge-Kutta stages too).
+
 Robustness where ``u`` is tiny: ``v`` is floored at ``floor`` (default 1e-12) before
 :math:`f'(v)` is taken, so no logarithm of 0 (or of a round-off negative) occurs. The set where
 the floor acts carries at most ``floor`` of the mass (there ``u <= floor * rho_d`` and rho_d has
