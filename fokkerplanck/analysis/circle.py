@@ -12,7 +12,7 @@ the merged breakpoints :math:`D = F_\mu - F_\nu` is linear on every piece: the m
 bisection on the measure of :math:`\{D < c\}` (exact piece by piece) and the integral is exact.
 Always at most the interval :math:`W_1` (the choice :math:`c = 0`).
 
-Private helpers of :func:`fokkerplanck.compare.wasserstein`; measures enter as cell masses on a
+Private helpers of :func:`fokkerplanck.analysis.distances.wasserstein`; measures enter as cell masses on a
 1-D grid (``edges``) or as sample positions, already wrapped into ``[lower, lower + L)``.
 """
 

@@ -206,7 +206,8 @@ def sample(density, n, *, seed=None, method="iid", grid=None) -> np.ndarray:
         Independent samples, or scrambled Sobol points (``"qmc"`` is an alias) transported by
         the density's quantile/Rosenblatt map (see the module docstring).
     grid : Grid, optional
-        Needed for values or a callable.
+        Needed for values or a callable. With a Gaussian or mixture on a periodic grid: its
+        samples wrapped into the box on the periodic axes (samples of the wrapped density).
 
     Returns
     -------
@@ -228,6 +229,8 @@ def sample(density, n, *, seed=None, method="iid", grid=None) -> np.ndarray:
         if grid is not None and grid != density[0]:
             raise ValueError("grid= differs from the grid of the (grid, values) tuple.")
         grid, density = density
+    if isinstance(density, (Gaussian, GaussianMixture)) and grid is not None and grid.is_periodic:
+        return _wrap(sample(density, n, seed=rng, method=method), grid)  # the wrapped density's samples
     if isinstance(density, Gaussian):
         return _gaussian_transform(density, uniform(n, density.ndim, seed=rng, method=method)) \
             if method == "sobol" else density.sample(n, seed=rng)
@@ -251,3 +254,14 @@ def sample(density, n, *, seed=None, method="iid", grid=None) -> np.ndarray:
         values = density
     values = _check_grid_values(grid, values)
     return grid_quantile_transform(grid, values, uniform(n, grid.ndim, seed=rng, method=method))
+
+
+def _wrap(x, grid):
+    """``x`` wrapped into ``[lower, upper)`` on the periodic axes of ``grid``, in place."""
+    for a in range(grid.ndim):
+        if grid.periodic[a]:
+            lo, length = float(grid.lower[a]), float(grid.upper[a] - grid.lower[a])
+            col = lo + np.mod(x[:, a] - lo, length)
+            col[col >= lo + length] = lo
+            x[:, a] = col
+    return x

@@ -96,3 +96,11 @@ def test_fields_that_are_not_wrapped_are_refused_on_periodic_grids():
     with pytest.raises(ValueError, match="not supported"):
         fp.particles.simulate(fp.Gaussian([0.5], [[0.01]]), fp.Gaussian([0.5], [[0.02]]), 0.01, n=10, velocity="kde",
                               grid=GRID)
+
+
+def test_sampling_a_gaussian_on_a_periodic_grid_wraps_its_samples():
+    g = fp.Grid([0.0], [1.0], [100], periodic=True)
+    raw = fp.particles.sample(fp.Gaussian([0.9], [[0.04]]), 5000, seed=0)
+    wrapped = fp.particles.sample(fp.Gaussian([0.9], [[0.04]]), 5000, seed=0, grid=g)
+    assert raw.max() > 1.0 and np.all(g.contains(wrapped))
+    np.testing.assert_allclose(wrapped, np.mod(raw, 1.0), atol=1e-15)
