@@ -49,7 +49,7 @@ def test_every_notebook_is_a_page_with_its_figures(site):
     "flow.linear.banded", "flow.linear.direct", "flow.linear.amg", "flow.linear.multigrid", "flow.stepping.base",
     "flow.stepping.euler", "flow.stepping.bdf2", "flow.stepping.controllers", "flow.stepping.loop", "flow.solve", "flow.solution",
     "flow.diagnostics", "flow.trackers", "flow.budget", "analysis.spectral", "analysis.rates", "analysis.bounds",
-    "analysis.exact", "analysis.distances", "plot",
+    "analysis.exact", "analysis.distances", "analysis.circle", "plot",
     "particles.driver", "particles.ensemble", "particles.velocities.base", "particles.velocities.grid",
     "particles.velocities.kde", "particles.velocities.sde", "particles.velocities.discriminator",
     "particles.velocities.custom", "particles.integrators", "particles.kde",
