@@ -42,6 +42,12 @@ class Registry:
         name = getattr(member, "name", None)
         if not isinstance(name, str) or not name:
             raise ValueError(f"a {self.kind} needs a non-empty string attribute 'name', got {name!r}.")
+        for key in (*getattr(member, "aliases", ()), *aliases):
+            owner = self._keys.get(key.lower())
+            if owner is not None and owner != name:
+                raise ValueError(f"the alias {key!r} of the {self.kind} {name!r} already names {owner!r}; give it "
+                                 "its own aliases (a copy made with dataclasses.replace keeps the original's: "
+                                 "pass aliases=()).")
         self._members[name] = member
         for key in (name, *getattr(member, "aliases", ()), *aliases):
             self._keys[key.lower()] = name

@@ -30,6 +30,13 @@ def test_names_aliases_and_a_clear_error():
     with pytest.raises(ValueError, match="non-empty string attribute 'name'"):
         reg.add(object())
 
+    class Copy:  # a copy under a new name that kept the original's aliases must not take them over
+        name, aliases = "alpha2", ("a",)
+
+    with pytest.raises(ValueError, match="the alias 'a' of the widget 'alpha2' already names 'alpha'"):
+        reg.add(Copy)
+    assert reg.get("a") is A and "alpha2" not in reg
+
 
 def test_a_member_file_dropped_into_the_package_registers_itself(tmp_path, monkeypatch):
     pkg = tmp_path / "mypkg"

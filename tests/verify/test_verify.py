@@ -54,7 +54,8 @@ def test_verify_fails_for_a_divergence_with_a_wrong_phi_prime_at_one(tmp_path, c
     """A user-defined divergence that *is* KL but states Phi'(1) = 0.5 (true value 1): its
     predicted rate is half the true one, so the rate check must fail and the exit code be 1,
     with the report still written. The same problem with the true KL passes the rate check."""
-    wrong = dataclasses.replace(divergences.KULLBACK_LEIBLER, name="kl_wrong_phi1", phi_prime_at_one=0.5)
+    wrong = dataclasses.replace(divergences.KULLBACK_LEIBLER, name="kl_wrong_phi1", phi_prime_at_one=0.5,
+                                aliases=())
     with divergences.DIVERGENCES.restored():
         divergences.register(wrong)
         (tmp_path / "wrong.toml").write_text(SMALL_OU.format(div="kl_wrong_phi1"))
