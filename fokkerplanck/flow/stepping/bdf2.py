@@ -73,6 +73,7 @@ rate is :math:`-\ln|\zeta|/h = r + \tfrac13 h^2 r^3 + O(h^3)`.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -110,7 +111,8 @@ class BDF2(Scheme):
         if state.v_prev is None:
             return cls._start(resolvent, state, h)
         omega = h / state.h_prev
-        data, _ = cls.extrapolate(state.v, state.v_prev, omega, resolvent.cell_mass)
+        data, clipped = cls.extrapolate(state.v, state.v_prev, omega, resolvent.cell_mass)
+        _say_limited(clipped, state.t)
         return resolvent(data, h * (1.0 + omega) / (1.0 + 2.0 * omega), w0=state.phi)
 
     @classmethod
@@ -125,7 +127,8 @@ class BDF2(Scheme):
                          linear_iterations=sum(p.linear_iterations for p in parts),
                          residual=max(p.residual for p in parts), status=max(p.status for p in parts))
         if res.converged:
-            res.v, _ = _limit(2.0 * twice.v - full.v, resolvent.cell_mass)
+            res.v, clipped = _limit(2.0 * twice.v - full.v, resolvent.cell_mass)
+            _say_limited(clipped, state.t)
             res.w = resolvent.divergence.phi(res.v)
         return res
 
@@ -158,3 +161,11 @@ def _limit(data, cell_mass):
     pos = np.where(neg, 0.0, data)
     mass_pos = float(np.sum(cell_mass * pos))
     return pos * ((mass_pos - clipped) / mass_pos), clipped
+
+
+def _say_limited(clipped: float, t: float) -> None:
+    """The limiter changed the data: say so (that step is not the plain BDF2 formula)."""
+    if clipped > 0:
+        warnings.warn(f"bdf2: the extrapolated data was negative on some cells at t = {t:.6g} and was clipped "
+                      f"(mass {clipped:.3g} moved, then rescaled): that step keeps mass and u >= 0 but is not the "
+                      "plain second-order formula there. A smaller dt avoids it.", RuntimeWarning, stacklevel=5)
