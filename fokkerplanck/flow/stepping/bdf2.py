@@ -20,7 +20,8 @@ that lost more than 3/4 of its content in one fixed step: fast-emptying tails, a
 boundary). There the data are clipped to 0 and the clipped data rescaled to the mass of
 :math:`\hat v` (:func:`BDF2.extrapolate`), so the resolvent always receives non-negative data of
 the right mass. The clipped cells carry tiny masses in practice; the relative change of the data
-is the clipped mass, reported by :func:`BDF2.extrapolate`.
+is the clipped mass, reported by :func:`BDF2.extrapolate` and, whenever it is not zero, by a
+RuntimeWarning naming the time (that step is not the plain second-order formula).
 
 **What is guaranteed** (every step, fixed or variable, limited or not):
 
