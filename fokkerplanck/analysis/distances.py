@@ -38,6 +38,10 @@ Binned measures against the cell masses: :func:`total_variation` (``1/2 sum |p_k
 the mass outside the box as one more bin) and :func:`jensen_shannon` (eq. 3 of the paper on
 the cell masses). Both have a sampling floor of order ``sqrt(cells / n)`` for ``n`` samples.
 
+Periodic grids (:attr:`Grid.periodic <fokkerplanck.Grid>`): the binned measures see no geometry and
+work as they are (samples wrap into the box); :func:`wasserstein` transports on the circle or torus
+(:mod:`~fokkerplanck.analysis.circle`); :func:`wasserstein_1d` and :func:`sliced_wasserstein` refuse.
+
 References
 ----------
 C. Villani, *Optimal Transport: Old and New*, Springer 2009 (Remark 2.19: the 1-D formula).
@@ -57,7 +61,7 @@ from numba import njit
 from .._optional import require
 from ..flow.grid import Grid
 from ..flow.sampling import sample
-from .circle import periodic_w1
+from .circle import periodic_wasserstein, torus_cost, wrap_points
 
 __all__ = ["wasserstein", "WassersteinResult", "wasserstein_1d", "sliced_wasserstein", "total_variation", "jensen_shannon",
            "sampling_floor", "cell_discretisation_bound", "MAX_EXACT_DEFAULT"]
@@ -67,7 +71,6 @@ __all__ = ["wasserstein", "WassersteinResult", "wasserstein_1d", "sliced_wassers
 MAX_EXACT_DEFAULT = 3000
 
 
-
 class WassersteinResult(float):
     r"""What :func:`wasserstein` returns: the distance (a float) and which distance it is.
 
@@ -75,8 +78,9 @@ class WassersteinResult(float):
 
     - ``value``: the number (a plain float);
     - ``method``: ``"exact"`` (:math:`W_p`), ``"sliced"`` (:math:`SW_p`, a different and
-      smaller number; :math:`SW_p \le W_p`) or ``"circle"`` (:math:`W_1` on the circle of a
-      periodic 1-D grid, :mod:`~fokkerplanck.analysis.circle`);
+      smaller number; :math:`SW_p \le W_p`), ``"circle"`` (:math:`W_1` on the circle of a
+      periodic 1-D grid) or ``"torus"`` (exact transport of the atoms with the minimum-image
+      cost on a periodic grid; both :mod:`~fokkerplanck.analysis.circle`);
     - ``p``: the order;
     - ``n_projections``: the number of directions when sliced, else None;
     - ``name``: ``"W1"``, ``"SW1"``, ... for labels.
@@ -96,7 +100,8 @@ class WassersteinResult(float):
     @property
     def name(self) -> str:
         p = f"{self.p:g}"
-        return ("SW" if self.method == "sliced" else "W") + p + (" (circle)" if self.method == "circle" else "")
+        return ("SW" if self.method == "sliced" else "W") + p + {"circle": " (circle)", "torus": " (torus)"}.get(
+            self.method, "")
 
     def __repr__(self):
         extra = f", n_projections={self.n_projections}" if self.method == "sliced" else ""
@@ -121,17 +126,16 @@ class _GridDensity:
         self.ndim = grid.ndim
 
 
-def _measure(obj, name, periodic_ok=False):
+def _measure(obj, name, periodic_refused=None):
     if isinstance(obj, list) and len(obj) == 2 and isinstance(obj[0], Grid):
         obj = tuple(obj)  # [grid, values] is as clear as (grid, values)
     if isinstance(obj, tuple):
         if len(obj) != 2 or not isinstance(obj[0], Grid):
             raise ValueError(f"{name}: a grid density must be the tuple (grid, values) with a fokkerplanck.Grid.")
         grid, values = obj
-        if grid.is_periodic and not periodic_ok:
-            raise ValueError(f"{name}: this distance between densities on a periodic grid ({grid!r}) is not "
-                             "supported (it would treat the seam as a wall); use wasserstein(p=1) in 1-D, the "
-                             "circle's W1.")
+        if grid.is_periodic and periodic_refused:
+            raise ValueError(f"{name}: {periodic_refused} on a periodic grid ({grid!r}) would treat the seam as a "
+                             "wall (it works on lines); use wasserstein(), which transports on the circle or torus.")
         values = np.asarray(values, dtype=float)
         if values.shape != grid.shape:
             raise ValueError(f"{name}: density values have shape {values.shape} but the grid has shape "
@@ -260,7 +264,7 @@ def wasserstein_1d(x, y, p=1) -> float:
     1.0
     """
     p = _check_p(p)
-    a, b = _measure(x, "x"), _measure(y, "y")
+    a, b = _measure(x, "x", "wasserstein_1d"), _measure(y, "y", "wasserstein_1d")
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"wasserstein_1d needs 1-D measures, got dimensions {a.ndim} and {b.ndim}.")
     return _wasserstein_pp_1d(_pieces_1d(a), _pieces_1d(b), p) ** (1.0 / p)
@@ -370,7 +374,7 @@ def sliced_wasserstein(x, y, p=1, *, n_projections=64, seed=0) -> float:
         Seeds the directions (use the same seed to compare several measures to one reference).
     """
     p = _check_p(p)
-    a, b = _measure(x, "x"), _measure(y, "y")
+    a, b = _measure(x, "x", "sliced_wasserstein"), _measure(y, "y", "sliced_wasserstein")
     if a.ndim != b.ndim:
         raise ValueError(f"the two measures have different dimensions {a.ndim} and {b.ndim}.")
     if isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer)) or n_projections < 1:
@@ -395,7 +399,7 @@ def _sliced(a, b, p, k, seed):
 
 # --- exact optimal transport in d >= 2 ----------------------------------------------------------
 
-def _atoms(meas):
+def _atoms(meas):  # (points, weights): samples, or cell centres with the cell masses
     if isinstance(meas, _Samples):
         return meas.x, np.full(meas.x.shape[0], 1.0 / meas.x.shape[0])
     m = meas.masses.ravel()
@@ -406,13 +410,8 @@ def _atoms(meas):
 
 def _exact_ot(a, b, p):
     ot = require("ot", "exact optimal transport in 2-D/3-D (compare.wasserstein with method='exact')")
-
-    xa, wa = _atoms(a)
-    xb, wb = _atoms(b)
-    diff = xa[:, None, :] - xb[None, :, :]
-    cost = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
-    if p != 1.0:
-        cost = cost ** p
+    (xa, wa), (xb, wb) = _atoms(a), _atoms(b)
+    cost = torus_cost(xa, xb, None, None, (False,) * xa.shape[1], p)  # no periodic axis: Euclidean
     value = ot.emd2(wa, wb, cost, numItermax=max(100_000, 10 * wa.size * wb.size))
     return max(float(value), 0.0) ** (1.0 / p)
 
@@ -450,7 +449,10 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
     WassersteinResult
         A float subclass: :math:`W_p` (``method == "exact"``) or :math:`SW_p` (``method ==
         "sliced"``); ``result.method`` says which was computed, ``result.p`` the order. With a
-        periodic 1-D grid density: the circle's :math:`W_1` (``"circle"``; 2-D/3-D and p > 1 refused).
+        grid density on a periodic grid: ``"circle"`` (1-D, p = 1, ``"auto"``: exact for the
+        piecewise-constant densities) or ``"torus"`` (exact transport of the atoms with the
+        minimum-image cost; ``"auto"`` refuses beyond ``max_exact`` atoms, ``"sliced"`` is refused;
+        :func:`~fokkerplanck.analysis.circle.periodic_wasserstein`).
 
     Examples
     --------
@@ -460,13 +462,13 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
     (1.0, 'exact')
     """
     p = _check_p(p)
-    a, b = _measure(x, "x", True), _measure(y, "y", True)
+    a, b = _measure(x, "x"), _measure(y, "y")
     if a.ndim != b.ndim:
         raise ValueError(f"the two measures have different dimensions: {a.ndim} and {b.ndim}.")
-    if any(isinstance(m, _GridDensity) and m.grid.is_periodic for m in (a, b)):  # on the circle (1-D only)
-        return WassersteinResult(periodic_w1(a, b, p), "circle", p)
     if method not in ("auto", "exact", "sliced"):
         raise ValueError(f"unknown method {method!r}; use 'auto', 'exact' or 'sliced'.")
+    if any(isinstance(m, _GridDensity) and m.grid.is_periodic for m in (a, b)):  # on the circle or torus
+        return WassersteinResult(*periodic_wasserstein(a, b, p, method, max_exact, _atoms), p)
     if method == "sliced" or (method == "auto" and a.ndim > 1):
         if isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer)) or n_projections < 1:
             raise ValueError(f"n_projections must be a positive integer, got {n_projections!r}.")
@@ -509,7 +511,7 @@ def _cell_masses(meas, grid):
         if meas.grid != grid:
             raise ValueError("grid densities compared by cell masses must live on the same grid.")
         return meas.masses, 0.0
-    x = meas.x
+    x = wrap_points(meas.x, grid.lower, grid.upper, grid.periodic) if grid.is_periodic else meas.x
     idx = np.floor((x - grid.lower) / grid.spacing).astype(np.int64)
     # points exactly on the upper wall belong to the last cell
     idx = np.where(x == grid.upper, np.asarray(grid.shape) - 1, idx)
@@ -591,8 +593,8 @@ def sampling_floor(reference, n, p=1, *, method="auto", repeats=8, seed=0, **was
         raise ValueError("sampling_floor needs the reference as a grid density (grid, values).")
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}.")
-    rng = np.random.default_rng(seed)
-    method = getattr(method, "method", method)   # a WassersteinResult: its method
+    rng, method = np.random.default_rng(seed), getattr(method, "method", method)  # a WassersteinResult's method
+    method = {"circle": "auto", "torus": "exact"}.get(method, method)  # the periodic ones: what gives them
     vals = [wasserstein(sample(reference, n, seed=rng), reference, p, method=method, **wasserstein_options)
             for _ in range(int(repeats))]
     return WassersteinResult(float(np.mean(vals)), vals[0].method, p, vals[0].n_projections)
