@@ -140,7 +140,7 @@ def periodic_wasserstein(a, b, p, method, max_exact, atoms):
     if any(h.periodic != g.periodic or not np.array_equal(h.lower, g.lower) or not np.array_equal(h.upper, g.upper)
            for h in grids):
         raise ValueError(f"the two grid densities live on different boxes or periodicities ({grids[0]!r}, "
-                         f"{grids[-1]!r}); transport on a periodic grid needs one torus (or circle).")
+                         f"{grids[-1]!r}); transport on a periodic grid needs one circle or torus.")
     if method == "sliced":
         raise ValueError(f"method='sliced' on a periodic grid ({g!r}) is not available: it projects onto lines, "
                          "which cut the torus at the seam. Use method='exact' (transport on the torus) or 'auto'.")

@@ -46,12 +46,6 @@ def test_samples_of_the_uniform_against_the_uniform():
 
 
 def test_refused_with_the_reason():
-    with pytest.raises(ValueError, match="only p = 1"):
-        wasserstein((CIRCLE, np.ones(N)), (CIRCLE, np.ones(N)), p=2)
-    torus = fp.Grid([0.0, 0.0], [1.0, 1.0], [8, 8], periodic=True)
-    with pytest.raises(ValueError, match="torus"):
-        wasserstein((torus, np.ones((8, 8))), (torus, np.ones((8, 8))))
+    # p > 1, 2-D/3-D tori and the binned distances are served now (tests/analysis/test_torus_distances.py)
     with pytest.raises(ValueError, match="one circle"):
         wasserstein((CIRCLE, np.ones(N)), (fp.Grid([0.0], [2.0], [N], periodic=True), np.ones(N)))
-    with pytest.raises(ValueError, match="periodic grid"):
-        fp.compare.total_variation(np.zeros(3), (CIRCLE, np.ones(N)))
