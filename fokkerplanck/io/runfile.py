@@ -398,9 +398,6 @@ def parse_run(data: dict, *, text: str = "", source: str = "<run>", base_dir="."
     particles = None
     if "particles" in data:
         particles = _particles(data["particles"], source, d, dt, t_final, divergence)
-        if grid.is_periodic and particles["velocity"] != "grid":
-            raise RunFileError(f"{source}: [particles] velocity = {particles['velocity']!r}: not supported on a periodic "
-                               "grid (that field is not wrapped across the seam); use velocity = \"grid\"")
 
     o = _table(data.get("output", {}), "output", source, {"directory", "figures", "animation",
                                                           "checkpoint_seconds", "checkpoint_steps"})

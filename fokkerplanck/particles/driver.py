@@ -164,10 +164,10 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     if why is not None:
         raise ValueError(why)
     d, grid = args.d, args.grid
-    if grid is not None and grid.is_periodic and field_class.name not in ("grid", CustomVelocity.name):
-        raise ValueError(f"velocity={field_class.name!r} on a periodic grid ({grid!r}) is not supported: its field "
-                         "is computed in the whole space (target and kernels not wrapped), so it would jump at the "
-                         "seam. Use velocity='grid' (interpolated across the seam) or a periodic callable field.")
+    if grid is not None and grid.is_periodic and field_class.name == "discriminator":
+        raise ValueError(f"velocity='discriminator' on a periodic grid ({grid!r}) is not supported: its classifier "
+                         "is fitted in the whole space (no periodic features), so its field would jump at the seam. "
+                         "Use velocity='grid', 'kde' or 'sde' (periodic), or a periodic callable field.")
     if grid is not None and d is not None and grid.ndim != d:
         raise ValueError(f"grid is {grid.ndim}-dimensional but the flow is {d}-dimensional.")
     if x0 is not None:

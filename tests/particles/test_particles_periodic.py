@@ -93,9 +93,10 @@ def test_2d_particles_wrap_on_the_periodic_axis_and_reflect_on_the_walled_one():
 
 
 def test_fields_that_are_not_wrapped_are_refused_on_periodic_grids():
+    data = np.random.default_rng(0).uniform(0, 1, (50, 1))  # 'kde' and 'sde' are periodic now (issue 21)
     with pytest.raises(ValueError, match="not supported"):
-        fp.particles.simulate(fp.Gaussian([0.5], [[0.01]]), fp.Gaussian([0.5], [[0.02]]), 0.01, n=10, velocity="kde",
-                              grid=GRID)
+        fp.particles.simulate(fp.Gaussian([0.5], [[0.01]]), fp.Gaussian([0.5], [[0.02]]), 0.01, n=10,
+                              velocity="discriminator", data=data, grid=GRID)
 
 
 def test_sampling_a_gaussian_on_a_periodic_grid_wraps_its_samples():

@@ -17,18 +17,35 @@ e^700, so particles far in the tails of :math:`\rho_d` (where it underflows) get
 :math:`\Phi'(v)` (:math:`\to 0` for JSD) rather than NaN. When :math:`\Phi'` is a constant
 (:math:`\Phi(v) = \kappa v`, the divergence's ``phi_power`` with exponent 1: KL) ``v`` is not
 formed at all.
+
+Periodic grids (``grid`` with :attr:`Grid.periodic <fokkerplanck.Grid>`, issue 21): everything is
+made periodic on the periodic axes, so the field is a smooth function on the torus (no jump at the
+seam). Positions are wrapped into the box (also the intermediate stages of a Runge-Kutta step);
+the KDE sums the kernel over the images of the particles,
+
+.. math::  \hat u(y) = \frac1N\sum_j\sum_{k} K_h(y - x_j - kL),
+
+with every image within ``max(cutoff, 8)`` bandwidths of the box (the Gaussian beyond it is below
+:math:`e^{-32}`); the target is the wrapped density
+:math:`\rho_d(x) = \sum_k \rho(x + kL)` (as the grid solver's, :mod:`fokkerplanck.flow.periodic`),
+its logarithm and gradient summed image shell by image shell until a shell adds less than
+``1e-17`` at every point. A bandwidth rule sees the positions cut opposite their circular mean
+(a bump across the seam is not read as spread over the whole box).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from .. import _kernels
 from .. import kde as _kde
+from ..integrators import wrap
 from ...flow.densities import Gaussian, GaussianMixture
 from ...flow.divergences import get_divergence
+from ...flow.periodic import MAX_IMAGES
 from .base import Check, Choice, FlowArguments, Integer, Number, Option, VelocityField, density_target, register
 
 __all__ = ["KDEField", "KDEVelocity", "phi_prime_of", "constant_phi_prime"]
@@ -114,6 +131,62 @@ class _TargetLog:
         return log_rho, grad
 
 
+class _Torus:
+    """The periodic axes of a grid: wrapped positions, images of the particles, the wrapped target."""
+
+    def __init__(self, grid):
+        self.lower, self.upper = np.asarray(grid.lower, dtype=float), np.asarray(grid.upper, dtype=float)
+        self.periodic = tuple(bool(p) for p in grid.periodic)
+        self.axes = [a for a in range(grid.ndim) if self.periodic[a]]
+        self.period = self.upper - self.lower
+
+    def wrap(self, x):
+        return wrap(np.array(x, dtype=float), self.lower, self.upper, self.periodic)
+
+    def bandwidth(self, x, rule):
+        """``rule`` applied to ``x`` cut opposite its circular mean on the periodic axes (or h itself)."""
+        if not isinstance(rule, str):
+            return _kde.bandwidth(x, rule)
+        y = x.copy()
+        for a in self.axes:
+            angle = 2 * np.pi * (x[:, a] - self.lower[a]) / self.period[a]
+            centre = self.lower[a] + self.period[a] * np.angle(np.mean(np.exp(1j * angle))) / (2 * np.pi)
+            y[:, a] = centre + np.mod(x[:, a] - centre + 0.5 * self.period[a], self.period[a]) - 0.5 * self.period[a]
+        return _kde.bandwidth(y, rule)
+
+    def images(self, x, reach):
+        """``x`` and its images ``x + kL`` (k != 0 on the periodic axes) within ``reach`` of the box."""
+        ranges = [range(-1 - int(reach[a] // self.period[a]), 2 + int(reach[a] // self.period[a])) for a in self.axes]
+        parts = [x]
+        for k in itertools.product(*ranges):
+            if any(k):
+                y, keep = x.copy(), np.ones(x.shape[0], dtype=bool)
+                for a, ka in zip(self.axes, k):
+                    y[:, a] += ka * self.period[a]
+                    keep &= (y[:, a] > self.lower[a] - reach[a]) & (y[:, a] < self.upper[a] + reach[a])
+                parts.append(y[keep])
+        return np.concatenate(parts)
+
+    def log_target(self, target_log, x):
+        r""":math:`\ln\rho_d` and :math:`\nabla\ln\rho_d` of the wrapped target, shell by shell of images."""
+        log_rho, grad = (np.array(v, dtype=float) for v in target_log(x))
+        for r in range(1, MAX_IMAGES + 1):
+            added = -np.inf
+            for k in itertools.product(range(-r, r + 1), repeat=len(self.axes)):
+                if max(abs(c) for c in k) != r:
+                    continue
+                shift = np.zeros(x.shape[1])
+                shift[self.axes] = np.asarray(k, dtype=float) * self.period[self.axes]
+                lk, gk = (np.asarray(v, dtype=float) for v in target_log(x + shift))
+                new = np.logaddexp(log_rho, lk)
+                grad = grad * np.exp(log_rho - new)[:, None] + gk * np.exp(lk - new)[:, None]
+                added, log_rho = max(added, float(np.max(lk - new))), new
+            if added < math.log(1e-17):
+                return log_rho, grad
+        raise ValueError(f"the target is wider than {MAX_IMAGES} periods of the periodic axes {self.axes}; its "
+                         "wrapped sum does not settle. Use a narrower target or a larger box.")
+
+
 class KDEField(VelocityField):
     r"""Base of the fields estimated from a KDE :math:`\hat u` of the particles (``"kde"``, ``"sde"``).
 
@@ -123,6 +196,8 @@ class KDEField(VelocityField):
         :math:`\rho_d` (needs ``logpdf`` and ``grad_logpdf``).
     divergence : str or Divergence
         Default ``"jsd"``.
+    grid : Grid, optional
+        The box; on its periodic axes the field is periodic (module docstring).
     """
 
     options = (
@@ -146,9 +221,9 @@ class KDEField(VelocityField):
 
     @classmethod
     def from_arguments(cls, args: FlowArguments) -> "KDEField":
-        return cls(args.target, args.divergence, **args.options)
+        return cls(args.target, args.divergence, grid=args.grid, **args.options)
 
-    def __init__(self, target, divergence="jsd", **options):
+    def __init__(self, target, divergence="jsd", *, grid=None, **options):
         if not (hasattr(target, "logpdf") and hasattr(target, "grad_logpdf")):
             raise ValueError(f"velocity={self.name!r} needs a target density with logpdf and grad_logpdf "
                              f"(a Gaussian or GaussianMixture), got {type(target).__name__}.")
@@ -164,11 +239,27 @@ class KDEField(VelocityField):
                                 max_nodes=opts["max_nodes"], exact_max=opts["exact_max"])
         self._phi_prime = phi_prime_of(self.divergence)
         self._constant = constant_phi_prime(self.divergence)
+        self._torus = _Torus(grid) if grid is not None and grid.is_periodic else None
+
+    def _target(self, x):
+        r""":math:`\ln\rho_d` and :math:`\nabla\ln\rho_d` at ``x`` (wrapped on a periodic grid)."""
+        return self._target_log(x) if self._torus is None else self._torus.log_target(self._target_log, x)
+
+    def _kde(self, x):
+        r""":math:`\hat u` and :math:`\nabla\hat u` at ``x`` (over the images on a periodic grid)."""
+        if self._torus is None:
+            return _kde.evaluate(x, **self.kde_options)
+        opts = dict(self.kde_options)
+        h = self._torus.bandwidth(x, opts.pop("bandwidth"))
+        images = self._torus.images(x, max(opts["cutoff"], 8.0) * h)
+        p, g = _kde.evaluate(images, x, bandwidth=h, **opts)
+        scale = images.shape[0] / x.shape[0]  # evaluate() divides by the number of images
+        return p * scale, g * scale
 
     def _terms(self, x):
         r""":math:`\nabla\ln\hat u`, :math:`\Phi'(\hat v)` (a column, or the constant) and :math:`\nabla\ln\rho_d` at ``x``."""
-        p, g = _kde.evaluate(x, **self.kde_options)
-        log_rho, grad_log_rho = self._target_log(x)
+        p, g = self._kde(x)
+        log_rho, grad_log_rho = self._target(x)
         p = np.maximum(p, _TINY)
         coef = self._constant
         if coef is None:
@@ -201,7 +292,8 @@ class KDEVelocity(KDEField):
     name = "kde"
 
     def __call__(self, t, x):
-        grad_log_u, coef, grad_log_rho = self._terms(np.ascontiguousarray(x, dtype=float))
+        x = np.ascontiguousarray(x, dtype=float) if self._torus is None else self._torus.wrap(x)
+        grad_log_u, coef, grad_log_rho = self._terms(x)
         b = grad_log_u - grad_log_rho
         b *= -coef
         return b

@@ -17,7 +17,8 @@ Hellinger (:math:`\Phi'(0^+) = \infty`) have none, and are refused with that rea
 
 The drift is computed as :math:`(D - \Phi'(\hat v))\nabla\ln\hat u + \Phi'(\hat v)\nabla\ln\rho_d`;
 when :math:`\Phi' \equiv D` (:math:`\Phi` linear, KL) it is :math:`D\nabla\ln\rho_d` and no KDE is
-needed.
+needed. On a periodic grid the drift is periodic (:mod:`~fokkerplanck.particles.velocities.kde`) and the
+positions wrap after every step (:func:`~fokkerplanck.particles.integrators.confine`): the SDE on the torus.
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ class SDEDrift(KDEField):
         self.noise = math.sqrt(2.0 * self.diffusion)
 
     def __call__(self, t, x):
-        x = np.ascontiguousarray(x, dtype=float)
+        x = np.ascontiguousarray(x, dtype=float) if self._torus is None else self._torus.wrap(x)
         if self._constant is not None:  # Phi' = D everywhere: the KDE terms cancel
-            return self.diffusion * np.asarray(self._target_log(x)[1], dtype=float)
+            return self.diffusion * np.asarray(self._target(x)[1], dtype=float)
         grad_log_u, coef, grad_log_rho = self._terms(x)
         drift = (self.diffusion - coef) * grad_log_u
         drift += coef * grad_log_rho
