@@ -13,11 +13,12 @@ import warnings
 import numpy as np
 
 from .._timeline import off_lattice
+from ..flow.grid_density import GridDensity
 from ..flow.problem import setup
 from ..flow.solve import solve as _flow_solve
 from ..flow.stepping import get_scheme
 
-__all__ = ["Run", "solve", "problem_warnings", "ladder_steps", "scheme_of", "EULER"]
+__all__ = ["Run", "solve", "problem_warnings", "ladder_steps", "scheme_of", "on_level", "EULER"]
 
 #: The scheme of a run file that names none (backward Euler, the solver's default).
 EULER = "euler"
@@ -63,8 +64,29 @@ def problem_warnings(spec) -> list:
     return [" ".join(str(w.message).split()) for w in seen]
 
 
+def on_level(density, grid):
+    """``density`` for a ladder level on ``grid``: a :class:`~fokkerplanck.GridDensity` (``kind =
+    "array"``) on a refinement of its own grid (same box and periodic axes, an integer number of
+    cells per cell) is the same piecewise-constant function, each value repeated on its sub-cells;
+    other densities are returned as they are. Any other grid: ValueError with the reason."""
+    if not isinstance(density, GridDensity) or grid is None or grid == density.grid:
+        return density
+    g = density.grid
+    factors = [n // m for n, m in zip(grid.shape, g.shape)]
+    if (grid.periodic != g.periodic or not np.array_equal(grid.lower, g.lower) or not np.array_equal(grid.upper, g.upper)
+            or any(f < 1 or f * m != n for f, m, n in zip(factors, g.shape, grid.shape))):
+        raise ValueError(f"{density.name} is given on {g!r}; a ladder level on {grid!r} is not a refinement of "
+                         "that grid, so the values cannot be carried over.")
+    values = density.values
+    for axis, f in enumerate(factors):
+        values = np.repeat(values, f, axis=axis)
+    return GridDensity(grid, values, name=density.name)
+
+
 def _solve(spec, grid, dt, t_final, t_eval, initial, tracker):
-    return _flow_solve(spec.target, spec.initial if initial is None else initial, spec.grid if grid is None else grid,
+    grid = spec.grid if grid is None else grid
+    target, initial = on_level(spec.target, grid), on_level(spec.initial if initial is None else initial, grid)
+    return _flow_solve(target, initial, grid,
                        spec.t_final if t_final is None else t_final, dt, divergence=spec.divergence,
                        t_eval=t_eval, callback=tracker, scheme=scheme_of(spec).name)
 
