@@ -28,7 +28,7 @@ from ..flow.densities import Barenblatt, Gaussian, Uniform
 from ..flow.divergences import get_divergence
 
 __all__ = ["exact_solution", "exact_solution_note", "coarsen", "richardson", "barenblatt_cell_averages",
-           "barenblatt_time"]
+           "barenblatt_time", "uniform_gap"]
 
 
 def barenblatt_time(spec, t):
@@ -40,6 +40,25 @@ def barenblatt_time(spec, t):
     if tau is None or spec.initial.m != _power(spec.divergence):
         return None
     return tau
+
+
+def uniform_gap(spec):
+    r"""The spectral gap in closed form when the target is uniform on the grid's box, else None.
+
+    The weighted Laplacian is then the plain 3-point Laplacian, whose smallest nonzero eigenvalue is
+
+    .. math::  \lambda_1 = \min_a \frac{4}{h_a^2}\sin^2\frac{\pi h_a}{L_a}\ \text{(periodic axis)},
+               \qquad \frac{4}{h_a^2}\sin^2\frac{\pi h_a}{2L_a}\ \text{(walls)},
+
+    ``L_a`` the box's length and ``h_a`` the cell width along axis ``a`` (continuum limits
+    :math:`(2\pi/L_a)^2` on the torus, :math:`(\pi/L_a)^2` between walls).
+    """
+    t, g = spec.target, spec.grid
+    if not (isinstance(t, Uniform) and np.all(t.lower <= g.lower) and np.all(t.upper >= g.upper)):
+        return None
+    length, h = np.asarray(g.upper - g.lower, float), np.asarray(g.spacing, float)
+    return float(min(4.0 / h[a] ** 2 * np.sin(np.pi * h[a] / (length[a] if g.periodic[a] else 2 * length[a])) ** 2
+                     for a in range(g.ndim)))
 
 
 def _power(divergence):

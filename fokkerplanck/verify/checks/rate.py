@@ -7,7 +7,9 @@ the step :math:`h \le 0.05/r`, and the predicted rate of the discrete flow is th
 :math:`\ln(1 + hr)/h`). The fit is :func:`fokkerplanck.verify.rates.measure_rate`. Passes when
 they agree within ``3 * stderr + 1%``. When the run does not reach the asymptotic regime (no
 window, or the rates on its two halves disagree) it is reported as not reached: inconclusive (not a pass, exit 1),
-with the reasons that can be seen (:func:`fokkerplanck.verify.rates.diagnose`).
+with the reasons that can be seen (:func:`fokkerplanck.verify.rates.diagnose`). When the target is
+uniform on the box the gap has a closed form (:func:`fokkerplanck.verify.exact.uniform_gap`, on the
+torus too): the solver's :math:`\lambda_1` must match it to ``1e-8`` (relative), or the check fails.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from ...analysis.spectral import eigenvalues, first_mode, spectral_gap
 from ...flow.divergences import get_divergence
 from ...flow.problem import setup
 from ..rates import RATE_REL_TOL, diagnose, local_rate, measure_rate, mode_balance
+from ..exact import uniform_gap
 from ..runs import scheme_of
 from .base import Case, Check, fmt, register
 
-__all__ = ["LongTimeRate", "long_signals", "MAX_LONG_STEPS"]
+__all__ = ["LongTimeRate", "long_signals", "MAX_LONG_STEPS", "GAP_REL_TOL"]
 
+#: Largest relative difference between the solver's spectral gap and its closed form (uniform target).
+GAP_REL_TOL = 1e-8
 #: Step cap of the long run (its length is otherwise 1.5x the time the predicted rate needs to
 #: bring the L1 distance from ~1 to 1e-10).
 MAX_LONG_STEPS = 40_000
@@ -95,7 +100,7 @@ class LongTimeRate(Check):
         n = int(min(MAX_LONG_STEPS, math.ceil(1.5 * math.log(1e10) / max(rate, 1e-12) / h)))
         hist = run.solve(dt=h, t_final=n * h).history
         every = max(1, n // 400)
-        out = dict(lam1=lam1, h=h, t_end=n * h, predicted=scheme.discrete_rate(rate, h), predicted_continuous=rate,
+        out = dict(lam1=lam1, lam1_closed_form=uniform_gap(spec), h=h, t_end=n * h, predicted=scheme.discrete_rate(rate, h), predicted_continuous=rate,
                    l1_t=hist["t"][::every].tolist(), l1=hist["l1"][::every].tolist(), jsd=hist["jsd"][::every].tolist())
         mr = measure_rate(hist["t"], hist["l1"], scale=out["predicted"])
         out.update(reached=mr["reached"], window=mr["window"], measured=mr["measured"], stderr=mr["stderr"],
@@ -122,7 +127,14 @@ class LongTimeRate(Check):
                     signals=long.get("signals", {}),
                     measured_halves=[long.get("measured_first_half", math.nan),
                                      long.get("measured_second_half", math.nan)])
-        if rate["reached"]:
+        closed = long.get("lam1_closed_form")
+        if closed is not None:
+            rate["lambda1_closed_form"] = closed
+        if closed is not None and not abs(long["lam1"] - closed) <= GAP_REL_TOL * closed:
+            rate.update(tolerance=math.nan, passed=False, status="fail",
+                        reason=f"the spectral gap {long['lam1']:.10g} differs from its closed form {closed:.10g} (uniform "
+                               f"target) by more than {GAP_REL_TOL:g} relative: the prediction is wrong")
+        elif rate["reached"]:
             rate["tolerance"] = 3 * rate["stderr"] + RATE_REL_TOL * rate["predicted"]
             rate["passed"] = bool(abs(rate["measured"] - rate["predicted"]) <= rate["tolerance"])
             if not rate["passed"] and rate["reasons"]:
@@ -159,7 +171,9 @@ class LongTimeRate(Check):
             + ("<ul>" + "".join(f"<li><b>{esc(c.replace('_', ' '))}</b>: {esc(t)}</li>"
                                 for c, t in zip(rate.get("reason_codes") or [], rate.get("reasons") or [])) + "</ul>"
                if rate.get("reasons") else ""))
-        return f"""<p>spectral gap {fmt(rate['lambda1'], 6)}, step {fmt(rate['h'])}, run to t = {fmt(rate['t_end'])};
+        closed = "" if rate.get("lambda1_closed_form") is None else \
+            f" (closed form for the uniform target {fmt(rate['lambda1_closed_form'], 6)})"
+        return f"""<p>spectral gap {fmt(rate['lambda1'], 6)}{closed}, step {fmt(rate['h'])}, run to t = {fmt(rate['t_end'])};
 predicted {fmt(rate['predicted'], 6)} (continuous {fmt(rate['predicted_continuous'], 6)}), fitted
 {fmt(rate['measured'], 6)} +- {fmt(rate['stderr'], 2)} on {rate['window']}; halves of the window
 {', '.join(fmt(v, 6) for v in rate['measured_halves'])}.</p>{note}"""
