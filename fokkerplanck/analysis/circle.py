@@ -13,7 +13,7 @@ the merged breakpoints :math:`D = F_\mu - F_\nu` is linear on every piece: the m
 bisection on the measure of :math:`\{D < c\}` (exact piece by piece) and the integral is exact.
 Always at most the interval :math:`W_1` (the choice :math:`c = 0`).
 
-**The torus** (2-D/3-D, some axes periodic; also 1-D with ``p > 1`` or ``method="exact"``): exact
+**The torus** (2-D/3-D, some axes periodic; also 1-D with ``p > 1``): exact
 optimal transport, by POT's network simplex, between discrete measures (a grid density as atoms at
 the cell centres carrying the cell masses, samples wrapped into the box) with the minimum-image
 ground cost :func:`torus_cost`: the shortest way round on every periodic axis. Exact for the
@@ -127,8 +127,8 @@ def _torus_ot(atoms_a, atoms_b, g, p):
 def periodic_wasserstein(a, b, p, method, max_exact, atoms):
     r"""``(value, name)``: :math:`W_p` when a grid density lives on a periodic grid (distances' measures).
 
-    ``"circle"``: 1-D, ``p = 1``, ``method="auto"``: the exact circle :math:`W_1` of the
-    piecewise-constant densities (:func:`circle_w1`). ``"torus"``: otherwise, exact optimal
+    ``"circle"``: 1-D, ``p = 1``: the exact circle :math:`W_1` of the piecewise-constant densities
+    (:func:`circle_w1`). ``"torus"``: otherwise, exact optimal
     transport (POT's network simplex) between the atoms (cell centres with the cell masses, or the
     samples wrapped into the box) with the minimum-image cost :func:`torus_cost`; ``method="auto"``
     runs it up to ``max_exact`` atoms per side and refuses beyond (no cheaper distance respects the
@@ -144,7 +144,7 @@ def periodic_wasserstein(a, b, p, method, max_exact, atoms):
     if method == "sliced":
         raise ValueError(f"method='sliced' on a periodic grid ({g!r}) is not available: it projects onto lines, "
                          "which cut the torus at the seam. Use method='exact' (transport on the torus) or 'auto'.")
-    if g.ndim == 1 and p == 1.0 and method == "auto":
+    if g.ndim == 1 and p == 1.0:  # "auto" and "exact": exact for the piecewise-constant densities
         return _circle(a, b, g), "circle"
     n_atoms = max(atoms(a)[0].shape[0], atoms(b)[0].shape[0])
     if method == "auto" and n_atoms > max_exact:

@@ -449,7 +449,7 @@ def wasserstein(x, y, p=1, *, method="auto", max_exact=MAX_EXACT_DEFAULT, n_proj
     WassersteinResult
         A float subclass: :math:`W_p` (``method == "exact"``) or :math:`SW_p` (``method ==
         "sliced"``); ``result.method`` says which was computed, ``result.p`` the order. With a
-        grid density on a periodic grid: ``"circle"`` (1-D, p = 1, ``"auto"``: exact for the
+        grid density on a periodic grid: ``"circle"`` (1-D, p = 1: exact for the
         piecewise-constant densities) or ``"torus"`` (exact transport of the atoms with the
         minimum-image cost; ``"auto"`` refuses beyond ``max_exact`` atoms, ``"sliced"`` is refused;
         :func:`~fokkerplanck.analysis.circle.periodic_wasserstein`).

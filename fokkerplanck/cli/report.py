@@ -25,11 +25,12 @@ __all__ = ["table", "table_times", "w1_method", "write_figures", "info", "plot_s
 def w1_method(sol, ens, compare):
     """``"exact"`` or ``"sliced"``: the rule of ``compare.wasserstein(method="auto")`` (exact up to
     ``compare.MAX_EXACT_DEFAULT`` atoms per side), applied to the cell count, so the table passes the
-    method explicitly and its column label always says what was computed."""
+    method explicitly and its column label always says what was computed. None on a periodic 2-D/3-D
+    grid beyond that size (the sliced distance would cut the torus at the seam: no column)."""
     if sol.grid.ndim == 1:
-        return "exact"  # 1-D is always exact (quantile functions)
+        return "exact"  # 1-D is always exact (quantile functions; the circle's W1 on a periodic grid)
     n_atoms = max(int(ens.positions.shape[1]), int(np.prod(sol.grid.shape)))
-    return "exact" if n_atoms <= compare.MAX_EXACT_DEFAULT else "sliced"
+    return "exact" if n_atoms <= compare.MAX_EXACT_DEFAULT else (None if sol.grid.is_periodic else "sliced")
 
 
 def table(sol, times, ens=None, out=None):
@@ -44,6 +45,10 @@ def table(sol, times, ens=None, out=None):
     beyond ``compare.MAX_EXACT_DEFAULT`` atoms the column is the sliced distance, headed ``SW1``."""
     out = sys.stdout if out is None else out
     compare = _compare if ens is not None else None
+    if compare is not None and w1_method(sol, ens, compare) is None:
+        print(f"no W1 particles-grid column: exact transport on the torus is limited to {compare.MAX_EXACT_DEFAULT} "
+              "atoms per side, and no sliced distance respects the seam", file=out)
+        compare = None
     h = sol.history
     tol = merge_tolerance(sol.t[-1] if len(sol.t) else 1.0)
     plan = []

@@ -25,7 +25,7 @@ FLOOR_FACTOR = 3.0
 def _method(grid) -> str:
     """The distance: ``method=`` of :func:`~fokkerplanck.analysis.distances.wasserstein` (module docstring)."""
     if grid.is_periodic:
-        return "auto" if grid.ndim == 1 else "exact"  # the circle; the torus (sliced would cut the seam)
+        return "exact"  # 1-D: the circle; else the torus (sliced would cut the seam)
     return "exact" if grid.ndim == 1 else "sliced"
 
 
