@@ -97,3 +97,38 @@ def test_the_discriminator_is_refused_on_periodic_grids_with_the_reason():
     with pytest.raises(ValueError, match="classifier is fitted in the whole space"):
         fp.particles.simulate(TARGET, fp.Gaussian([0.5], [[0.02]]), 0.01, n=10, velocity="discriminator", data=data,
                               grid=GRID)
+
+
+@pytest.mark.parametrize("velocity", ["kde", "sde"])
+def test_run_file_particles_with_a_kde_velocity_on_a_periodic_grid(tmp_path, velocity):
+    from fokkerplanck.cli.runner import _simulate_particles
+    from fokkerplanck.io.runfile import read_run_file
+
+    path = tmp_path / "p.toml"
+    path.write_text(f"""
+[grid]
+lower = [0.0]
+upper = [1.0]
+shape = [50]
+periodic = true
+[target]
+kind = "gaussian"
+mean = [0.5]
+cov = 0.04
+[initial]
+kind = "gaussian"
+mean = [0.9]
+cov = 0.01
+[flow]
+t_final = 0.02
+dt = 0.01
+[particles]
+n = 300
+dt = 0.005
+velocity = "{velocity}"
+""")
+    spec = read_run_file(path)
+    sol = fp.solve(spec.target, spec.initial, spec.grid, spec.t_final, dt=spec.dt, t_eval="steps")
+    ens = _simulate_particles(spec.particles, spec.target, spec.initial, spec.t_final, sol)
+    x = ens.positions.reshape(-1)
+    assert ens.status == 0 and ens.n_reflections == 0 and np.all((x >= 0.0) & (x < 1.0))
