@@ -74,3 +74,21 @@ def test_an_array_target_is_carried_to_the_finer_levels(tmp_path):
     data = json.loads((tmp_path / "v" / "report.json").read_text())
     space = data["orders"]["space"]
     assert space["grids"] == [[20], [40], [80]] and "piecewise constant" in space["ladder_note"]
+    # measured: order 2.03 here (small jumps of a smooth profile, pre-asymptotic); many jumps lower it,
+    # see the next test
+    assert space["status"] == "pass" and abs(space["value"] - 2) < 0.1
+
+
+@pytest.mark.slow
+def test_the_periodic_1d_example_verifies_and_its_array_ladder_is_inconclusive(tmp_path):
+    rep = verify("examples/periodic_1d.toml", out=tmp_path, processes=False)
+    data = json.loads((tmp_path / "report.json").read_text())
+    space = data["orders"]["space"]
+    # measured (4 levels, 200..1600 cells): local orders 1.27, 1.16, settled outside 2 +- 0.2: with 200
+    # jumps of the piecewise-constant target the order tends to 1 (walls too: 0.74 on 200..800 cells), so
+    # the ladder is inconclusive, with that reason; never a pass
+    assert space["status"] == "inconclusive" and "jumps at the run's cell faces" in space["reason"]
+    assert not rep.passed
+    assert data["orders"]["time"]["passed"] and data["rate"]["passed"] and data["superposition"]["passed"]
+    assert data["superposition"]["method"] == "circle"
+    assert all(item["passed"] for item in data["invariants"].values())
