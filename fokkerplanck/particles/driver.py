@@ -20,7 +20,10 @@ Walls (no-flux). In ``"grid"`` mode the particles live in the solution's box; wi
 other modes do too. A step that overshoots a wall is corrected by reflection
 (:func:`~fokkerplanck.particles.integrators.reflect`); reflections are counted in
 ``Ensemble.n_reflections``. On a periodic axis of the grid positions wrap around instead
-(:func:`~fokkerplanck.particles.integrators.confine`), initial samples included.
+(:func:`~fokkerplanck.particles.integrators.confine`), initial samples included, and the fields
+are periodic: ``"grid"`` is interpolated across the seam, ``"kde"`` and ``"sde"`` sum their kernel
+over the particles' images and wrap the target (:mod:`~fokkerplanck.particles.velocities.kde`);
+``"discriminator"`` is refused (its classifier is not periodic).
 
 References
 ----------
@@ -99,8 +102,9 @@ def simulate(target, initial, t_final, n=None, velocity="grid", *, solution=None
     x0 : array_like, shape (n, d), optional
         Initial positions instead of sampling ``initial``.
     grid : Grid, optional
-        Box with reflecting walls for the non-grid modes (default: unbounded). In ``"grid"`` mode the
-        solution's grid (``grid=`` may be omitted or repeat it).
+        Box with reflecting walls for the non-grid modes (default: unbounded); its periodic axes
+        wrap (module docstring). In ``"grid"`` mode the solution's grid (``grid=`` may be omitted or
+        repeat it).
     data : array_like, shape (m, d)
         ``"discriminator"`` only: samples of :math:`\rho_d`.
     velocity_options : dict, optional

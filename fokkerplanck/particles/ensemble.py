@@ -116,7 +116,8 @@ class Ensemble:
         Every ``self.t`` must be a saved time of ``solution`` (a :class:`~fokkerplanck.Solution`);
         ``options`` go to :func:`fokkerplanck.analysis.distances.wasserstein`. In 2-D/3-D with the default
         ``method="auto"`` large ensembles get the *sliced* distance (with a UserWarning); pass
-        ``method="exact"`` or ``"sliced"`` so the array holds one known kind.
+        ``method="exact"`` or ``"sliced"`` so the array holds one known kind. On a periodic grid the
+        distances are the circle's or the torus's (:mod:`fokkerplanck.analysis.circle`).
         """
         out = []
         for t, x in zip(self.t, self.positions):
