@@ -73,7 +73,8 @@ def on_level(density, grid):
         return density
     g = density.grid
     factors = [n // m for n, m in zip(grid.shape, g.shape)]
-    if (grid.periodic != g.periodic or not np.array_equal(grid.lower, g.lower) or not np.array_equal(grid.upper, g.upper)
+    same_box = np.array_equal(grid.lower, g.lower) and np.array_equal(grid.upper, g.upper)
+    if (grid.periodic != g.periodic or not same_box
             or any(f < 1 or f * m != n for f, m, n in zip(factors, g.shape, grid.shape))):
         raise ValueError(f"{density.name} is given on {g!r}; a ladder level on {grid!r} is not a refinement of "
                          "that grid, so the values cannot be carried over.")

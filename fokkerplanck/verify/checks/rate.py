@@ -100,7 +100,8 @@ class LongTimeRate(Check):
         n = int(min(MAX_LONG_STEPS, math.ceil(1.5 * math.log(1e10) / max(rate, 1e-12) / h)))
         hist = run.solve(dt=h, t_final=n * h).history
         every = max(1, n // 400)
-        out = dict(lam1=lam1, lam1_closed_form=uniform_gap(spec), h=h, t_end=n * h, predicted=scheme.discrete_rate(rate, h), predicted_continuous=rate,
+        out = dict(lam1=lam1, lam1_closed_form=uniform_gap(spec), h=h, t_end=n * h,
+                   predicted=scheme.discrete_rate(rate, h), predicted_continuous=rate,
                    l1_t=hist["t"][::every].tolist(), l1=hist["l1"][::every].tolist(), jsd=hist["jsd"][::every].tolist())
         mr = measure_rate(hist["t"], hist["l1"], scale=out["predicted"])
         out.update(reached=mr["reached"], window=mr["window"], measured=mr["measured"], stderr=mr["stderr"],
@@ -132,8 +133,8 @@ class LongTimeRate(Check):
             rate["lambda1_closed_form"] = closed
         if closed is not None and not abs(long["lam1"] - closed) <= GAP_REL_TOL * closed:
             rate.update(tolerance=math.nan, passed=False, status="fail",
-                        reason=f"the spectral gap {long['lam1']:.10g} differs from its closed form {closed:.10g} (uniform "
-                               f"target) by more than {GAP_REL_TOL:g} relative: the prediction is wrong")
+                        reason=f"the spectral gap {long['lam1']:.10g} differs from its closed form {closed:.10g} "
+                               f"(uniform target) by more than {GAP_REL_TOL:g} relative: the prediction is wrong")
         elif rate["reached"]:
             rate["tolerance"] = 3 * rate["stderr"] + RATE_REL_TOL * rate["predicted"]
             rate["passed"] = bool(abs(rate["measured"] - rate["predicted"]) <= rate["tolerance"])
@@ -173,7 +174,8 @@ class LongTimeRate(Check):
                if rate.get("reasons") else ""))
         closed = "" if rate.get("lambda1_closed_form") is None else \
             f" (closed form for the uniform target {fmt(rate['lambda1_closed_form'], 6)})"
-        return f"""<p>spectral gap {fmt(rate['lambda1'], 6)}{closed}, step {fmt(rate['h'])}, run to t = {fmt(rate['t_end'])};
+        return f"""<p>spectral gap {fmt(rate['lambda1'], 6)}{closed}, step {fmt(rate['h'])},
+run to t = {fmt(rate['t_end'])};
 predicted {fmt(rate['predicted'], 6)} (continuous {fmt(rate['predicted_continuous'], 6)}), fitted
 {fmt(rate['measured'], 6)} +- {fmt(rate['stderr'], 2)} on {rate['window']}; halves of the window
 {', '.join(fmt(v, 6) for v in rate['measured_halves'])}.</p>{note}"""

@@ -122,8 +122,8 @@ class SpaceOrder(OrderCheck):
         if arrays:
             out["ladder_note"] = ((out.get("ladder_note", "") + "; ") if out.get("ladder_note") else "") + (
                 f"the {' and '.join(arrays)} given as values on the run's grid (kind = \"array\") "
-                f"{'is' if len(arrays) == 1 else 'are'} used piecewise constant on the finer levels (jumps at the run's "
-                "cell faces), which can lower the order below 2")
+                f"{'is' if len(arrays) == 1 else 'are'} used piecewise constant on the finer levels (jumps at the "
+                "run's cell faces), which can lower the order below 2")
             if out.get("status") == "fail":  # order 2 is the scheme's for smooth data, not established with jumps
                 out.update(status="inconclusive", passed=False, reason=(
                     f"{out['reason']}; but the order 2 is established for smooth densities, and the "

@@ -2,9 +2,11 @@ r"""Superposition: 2000 grid-driven particles (:func:`fokkerplanck.particles.sim
 ``velocity="grid"``) against the grid density at ``t_final``.
 
 Their W1 distance (exact in 1-D, sliced otherwise; on a periodic grid the circle's exact W1 in
-1-D and exact transport on the torus otherwise, :mod:`fokkerplanck.analysis.circle`) is held against the sampling floor of 2000
-i.i.d. samples of the grid density (:func:`fokkerplanck.analysis.distances.sampling_floor`):
-passes below 3 times the floor.
+1-D and exact transport on the torus otherwise, :mod:`fokkerplanck.analysis.circle`) is held
+against the sampling floor of 2000 i.i.d. samples of the grid density
+(:func:`fokkerplanck.analysis.distances.sampling_floor`): passes below 3 times the floor. The
+torus transport of 2000 particles against every cell is one dense cost matrix: a periodic
+2-D/3-D grid of many cells makes this check slow (64 x 64 cells: about 8 million entries).
 """
 
 from __future__ import annotations
