@@ -6,7 +6,8 @@ Their W1 distance (exact in 1-D, sliced otherwise; on a periodic grid the circle
 against the sampling floor of 2000 i.i.d. samples of the grid density
 (:func:`fokkerplanck.analysis.distances.sampling_floor`): passes below 3 times the floor. The
 torus transport of 2000 particles against every cell is one dense cost matrix: a periodic
-2-D/3-D grid of many cells makes this check slow (64 x 64 cells: about 8 million entries).
+2-D/3-D grid of many cells makes this check slow (64 x 64 cells: 8 million entries, 7.6 s per
+distance measured on 2 busy cores, nine distances with the floor; 4.9 s for the box's exact W1).
 """
 
 from __future__ import annotations
