@@ -25,9 +25,19 @@ conjugate gradients preconditioned by one multigrid V-cycle, without assembling 
 * **Coarsest level**: dense Cholesky factorisation (when ``D = 0``, the singular Laplacian of the
   spectral gap: one cell grounded and the constants projected out, a pseudo-inverse).
 
-The compiled kernels work on 3-D arrays; 1-D and 2-D grids are viewed as ``(1, 1, n)`` and
-``(1, n0, n1)`` so the innermost loop is the longest axis. They are small, pure numba functions
-(no BLAS, one thread).
+* **Periodic axes** (issue 21; :attr:`Grid.periodic <fokkerplanck.Grid>`): the face array of a
+  periodic axis carries the seam face (``n`` entries, :mod:`fokkerplanck.flow.operators`). The
+  matvec, residual and smoothing add the seam terms (for Gauss-Seidel before each half-sweep, from
+  the values before it: with an odd number of cells the two cells of a seam have one colour and the
+  half-sweep is Jacobi on that pair, so the V-cycle stays symmetric); the aggregation is the same as
+  with walls, the coarse seam face is the sum of the fine faces across it (the fine seam included),
+  and an axis coarsened to one cell keeps no face (its seam would join the cell to itself). Any
+  number of cells per axis works. With ``D = 0`` the kernel is again the constants: the coarsest
+  level is grounded as with walls.
+
+The compiled kernels (``fokkerplanck/flow/linear/_mg_kernels.py``) work on 3-D arrays; 1-D and 2-D
+grids are viewed as ``(1, 1, n)`` and ``(1, n0, n1)`` so the innermost loop is the longest axis.
+They are small, pure numba functions (no BLAS, one thread).
 """
 
 from __future__ import annotations
@@ -318,7 +328,8 @@ EIGEN_CG_RTOL = 1e-10
 
 @register
 class MultigridCG(LinearSolver):
-    """CG preconditioned by one V-cycle of the matrix-free :class:`Multigrid` (2-D and 3-D default).
+    """CG preconditioned by one V-cycle of the matrix-free :class:`Multigrid` (2-D and 3-D default,
+    walls or periodic axes).
 
     The face hierarchy of K is built once; each solve re-aggregates the diagonal only. Nothing is
     reused across steps that changes results (the hierarchy depends on K only and each solve sets
@@ -343,7 +354,9 @@ class MultigridCG(LinearSolver):
     @classmethod
     def memory_bytes(cls, shape):
         # per level: d, a, x, b, r and the ndim face arrays; the levels sum to 1/(1 - 2^-ndim) of the finest;
-        # CG's vectors x, r, z, p, q on the finest grid
+        # CG's vectors x, r, z, p, q on the finest grid. Periodic axes: the same levels (ndim face arrays
+        # counted at one face per cell, the seam included); the smoothing's copies of the seam planes of b
+        # are O(n^((ndim-1)/ndim)) and left out
         n, ndim = float(math.prod(int(s) for s in shape)), len(shape)
         per_cell = (5 + ndim) / (1.0 - 2.0 ** (-ndim)) + 5
         return n * per_cell * F8 + COARSE_MAX ** 2 * F8
