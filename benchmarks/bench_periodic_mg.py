@@ -10,9 +10,10 @@ For each size, the same periodic flow (JSD, a wrapped two-bump target) is solved
 solvers, interleaved, ``REPEATS`` times; it prints the smallest wall time of each, the Newton / CG
 iterations and the largest difference of the solutions. Numba compilation is excluded (a warm-up
 solve on a small grid first). ``--walls`` times :class:`Multigrid` solves of Hessian systems of
-the 2-D 256^2 ring problem (walls) with this checkout's kernels and with the ``Multigrid`` of
+the 2-D 256^2 ring and the 3-D 48^3 mixture (walls) with this checkout's kernels and with the ``Multigrid`` of
 another ``multigrid.py`` (e.g. the main branch's before the change), interleaved, and checks that
-the CG iteration counts and the solutions agree.
+the CG iteration counts and the solutions agree. Give that run an empty numba cache
+(``NUMBA_CACHE_DIR=$(mktemp -d)``): numba cannot reload the cached kernels of a module loaded from a path.
 """
 
 from __future__ import annotations
@@ -74,27 +75,30 @@ def walls(old_path):
     finally:
         base.register = register
     rng = np.random.default_rng(0)
-    shape = (256, 256)
-    p = fp.setup(ring_target(), fp.Gaussian([0.0, 0.0], 0.25 * np.eye(2)), fp.Grid([-5.0, -5.0], [5.0, 5.0], shape))
-    m = p.cell_mass.ravel()
-    systems = [(m * np.exp(rng.normal(size=m.size)), h, m * rng.normal(size=m.size)) for h in (0.01, 0.1, 1.0)]
-    mgs = {"old": old.Multigrid(p.coeffs, shape), "new": new.Multigrid(p.coeffs, shape)}
-    best, its, xs = {}, {}, {}
-    for rep in range(2 * REPEATS + 1):
-        for k in (("old", "new") if rep % 2 == 0 else ("new", "old")):
-            t0 = time.perf_counter()
-            its[k], xs[k] = [], []
-            for d, h, b in systems:
-                mgs[k].set_diagonal(d, h)
-                x, it, ok = mgs[k].solve(b, rtol=1e-12, maxiter=300)
-                its[k].append(it)
-                xs[k].append(x)
-            if rep:  # the first round loads / compiles the kernels
-                best[k] = min(best.get(k, np.inf), time.perf_counter() - t0)
-    diff = max(np.abs(a - b).max() for a, b in zip(xs["old"], xs["new"]))
-    print(f"walls 2-D 256^2, 3 Hessian solves: CG iterations old {its['old']} new {its['new']}, time old "
-          f"{best['old']:.4f} s new {best['new']:.4f} s, new/old {best['new'] / best['old']:.3f}, max|dx| {diff:.1e}")
-
+    ring = (ring_target(), fp.Gaussian([0.0, 0.0], 0.25 * np.eye(2)))
+    mixture = (fp.GaussianMixture([0.5, 0.5], [[-1, 0, 0], [1, 0.5, 0]], [0.5 * np.eye(3), 0.7 * np.eye(3)]),
+               fp.Gaussian([0.3, 0, 0], 0.3 * np.eye(3)))
+    for shape, (target, initial) in (((256, 256), ring), ((48, 48, 48), mixture)):
+        d = len(shape)
+        p = fp.setup(target, initial, fp.Grid([-5.0] * d, [5.0] * d, shape))
+        m = p.cell_mass.ravel()
+        systems = [(m * np.exp(rng.normal(size=m.size)), h, m * rng.normal(size=m.size)) for h in (0.01, 0.1, 1.0)]
+        mgs = {"old": old.Multigrid(p.coeffs, shape), "new": new.Multigrid(p.coeffs, shape)}
+        best, its, xs = {}, {}, {}
+        for rep in range(2 * REPEATS + 1):
+            for k in (("old", "new") if rep % 2 == 0 else ("new", "old")):
+                t0 = time.perf_counter()
+                its[k], xs[k] = [], []
+                for dd, h, b in systems:
+                    mgs[k].set_diagonal(dd, h)
+                    x, it, ok = mgs[k].solve(b, rtol=1e-12, maxiter=300)
+                    its[k].append(it)
+                    xs[k].append(x)
+                if rep:  # the first round loads / compiles the kernels
+                    best[k] = min(best.get(k, np.inf), time.perf_counter() - t0)
+        diff = max(np.abs(a - b).max() for a, b in zip(xs["old"], xs["new"]))
+        print(f"walls {shape}, 3 Hessian solves: CG iterations old {its['old']} new {its['new']}, time old "
+              f"{best['old']:.4f} s new {best['new']:.4f} s, new/old {best['new'] / best['old']:.3f}, max|dx| {diff:.1e}")
 
 if __name__ == "__main__":
     print("load", open("/proc/loadavg").read().split()[:3])
