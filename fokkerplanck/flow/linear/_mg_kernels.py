@@ -144,8 +144,7 @@ def _matvec_dot(a, k0, k1, k2, x, out):
 
 
 @njit(cache=True)
-def _residual(a, k0, k1, k2, x, b, r):
-    """``r = b - (D + K) x``."""
+def _residual_walls(a, k0, k1, k2, x, b, r):
     n0, n1, n2 = x.shape
     for i in range(n0):
         im, ip = i > 0, i < n0 - 1
@@ -166,6 +165,12 @@ def _residual(a, k0, k1, k2, x, b, r):
                 if k < n2 - 1:
                     s += k2[i, j, k] * x[i, j, k + 1]
                 r[i, j, k] = b[i, j, k] - a[i, j, k] * x[i, j, k] + s
+
+
+@njit(cache=True)
+def _residual(a, k0, k1, k2, x, b, r):
+    """``r = b - (D + K) x``."""
+    _residual_walls(a, k0, k1, k2, x, b, r)
     if _any_periodic(k0, k1, k2, x.shape):
         _seam_add(k0, k1, k2, x, r, 1.0, -1)
 
