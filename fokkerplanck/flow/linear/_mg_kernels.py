@@ -213,16 +213,23 @@ def _gauss_seidel(a, k0, k1, k2, x, b, color):
         _gauss_seidel_walls(a, k0, k1, k2, x, b, color)
         return
     n0, n1, n2 = x.shape
-    saved = (b[0].copy(), b[n0 - 1].copy(), b[:, 0].copy(), b[:, n1 - 1].copy(), b[:, :, 0].copy(),
-             b[:, :, n2 - 1].copy())
+    p0, p1, p2 = _periodic(k0, k1, k2, x.shape)
+    none = np.empty((0, 0))
+    # b on the seam planes of the periodic axes, restored after (copies, so b comes back bit for bit)
+    lo0, hi0 = (b[0].copy(), b[n0 - 1].copy()) if p0 else (none, none)
+    lo1, hi1 = (b[:, 0].copy(), b[:, n1 - 1].copy()) if p1 else (none, none)
+    lo2, hi2 = (b[:, :, 0].copy(), b[:, :, n2 - 1].copy()) if p2 else (none, none)
     _seam_add(k0, k1, k2, x, b, 1.0, color)
     _gauss_seidel_walls(a, k0, k1, k2, x, b, color)
-    b[0] = saved[0]
-    b[n0 - 1] = saved[1]
-    b[:, 0] = saved[2]
-    b[:, n1 - 1] = saved[3]
-    b[:, :, 0] = saved[4]
-    b[:, :, n2 - 1] = saved[5]
+    if p2:
+        b[:, :, 0] = lo2
+        b[:, :, n2 - 1] = hi2
+    if p1:
+        b[:, 0] = lo1
+        b[:, n1 - 1] = hi1
+    if p0:
+        b[0] = lo0
+        b[n0 - 1] = hi0
 
 
 @njit(cache=True)
