@@ -12,8 +12,10 @@ A periodic axis of one cell has no face (its seam would join the cell to itself;
 :func:`fokkerplanck.flow.linear.multigrid.faces_3d` and the coarsening give it an empty array).
 
 The neighbour sum ``s = sum_j k_ij x_j`` is written out in each kernel (a helper function was
-not inlined by numba and cost 20x); the boundary tests of the outer axes are hoisted, and the
-seam is one ``elif`` at the row ends, so grids with walls run the same loops as before.
+not inlined by numba and cost 20x); the boundary tests of the outer axes are hoisted. The loops
+over the cells are those of walls (they ignore a seam entry); the seam terms are added by
+:func:`_seam_add`, a pass over the seam planes of the periodic axes only, so grids with walls run
+exactly the loops they ran before periodic axes (measured in benchmarks/README.md).
 """
 
 from __future__ import annotations
