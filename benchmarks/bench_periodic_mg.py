@@ -3,7 +3,8 @@
 Run as a user would, with no thread variables set::
 
     python benchmarks/bench_periodic_mg.py                # 2-D 128^2, 256^2 and 3-D 32^3, periodic
-    python benchmarks/bench_periodic_mg.py 2d:128         # chosen sizes only
+    python benchmarks/bench_periodic_mg.py 2d:128 3d:12w  # chosen sizes only (w: the same with walls)
+    python benchmarks/bench_periodic_mg.py --seam         # one V-cycle, periodic against walls
     python benchmarks/bench_periodic_mg.py --walls OLD.py # walls: this multigrid against OLD.py's
 
 For each size, the same periodic flow (JSD, a wrapped two-bump target) is solved with both
@@ -30,10 +31,10 @@ sys.path.insert(0, HERE)
 REPEATS = 3
 
 
-def problem(dim, n):
+def problem(dim, n, periodic=True):
     import fokkerplanck as fp
 
-    grid = fp.Grid([0.0] * dim, [1.0] * dim, [n] * dim, periodic=True)
+    grid = fp.Grid([0.0] * dim, [1.0] * dim, [n] * dim, periodic=periodic)
     x = grid.meshgrid()
     bumps = sum(np.exp(-sum((xi - c) ** 2 for xi in x) / 0.02) for c in (0.3, 0.75))  # wraps at the seam
     target = fp.GridDensity(grid, 0.05 + bumps)
@@ -41,13 +42,13 @@ def problem(dim, n):
     return grid, target, initial
 
 
-def compare(dim, n):
+def compare(dim, n, periodic=True):
     import fokkerplanck as fp
 
-    g, t, i = problem(dim, 8)
+    g, t, i = problem(dim, 8, periodic)
     for solver in ("multigrid", "direct"):
         fp.solve(t, i, g, 0.02, 0.01, divergence="jsd", linear_solver=solver)  # compile / cache load
-    grid, target, initial = problem(dim, n)
+    grid, target, initial = problem(dim, n, periodic)
     best, sols = {}, {}
     for rep in range(REPEATS):
         for solver in (("multigrid", "direct") if rep % 2 == 0 else ("direct", "multigrid")):
@@ -55,10 +56,37 @@ def compare(dim, n):
             sols[solver] = fp.solve(target, initial, grid, 0.5, 0.05, divergence="jsd", linear_solver=solver)
             best[solver] = min(best.get(solver, np.inf), time.perf_counter() - t0)
     a, b = sols["multigrid"], sols["direct"]
-    print(f"{dim}-D {n}^{dim} periodic: multigrid {best['multigrid']:.3f} s ({a.n_newton} Newton / {a.n_linear} CG), "
+    print(f"{dim}-D {n}^{dim} {'periodic' if periodic else 'walls'}: multigrid {best['multigrid']:.3f} s ({a.n_newton} Newton / {a.n_linear} CG), "
           f"direct {best['direct']:.3f} s ({b.n_newton} / {b.n_linear}), direct/multigrid "
           f"{best['direct'] / best['multigrid']:.2f}x, max|du| {np.abs(a.u - b.u).max():.1e}, "
           f"auto picks {fp.solve(target, initial, grid, 0.05, 0.05, divergence='jsd').options['linear_solver']}")
+
+
+def seam():
+    """Time of one V-cycle on a periodic grid over the same grid with walls (same rho_d)."""
+    from fokkerplanck.flow import operators
+    from fokkerplanck.flow.linear.multigrid import Multigrid
+
+    rng = np.random.default_rng(0)
+    for shape in [(256, 256), (48, 48, 48)]:
+        rho = np.exp(rng.normal(size=shape))
+        b = rng.normal(size=shape)
+        mgs = {}
+        for per in (False, True):
+            coeffs = operators.face_coefficients(rho, np.full(len(shape), 0.05), (per,) * len(shape))
+            mgs[per] = Multigrid(coeffs, shape)
+            mgs[per].set_diagonal(10.0 * rho.ravel(), 1.0)
+        out = np.empty(mgs[True].levels[0].shape)
+        best = {}
+        for rep in range(11):
+            for per in ((False, True) if rep % 2 else (True, False)):
+                t0 = time.perf_counter()
+                for _ in range(5):
+                    mgs[per].precondition(b.reshape(out.shape), out)
+                if rep:
+                    best[per] = min(best.get(per, np.inf), time.perf_counter() - t0)
+        print(f"{shape}: one V-cycle periodic / walls {best[True] / best[False]:.3f} "
+              f"(walls {best[False] / 5 * 1e3:.2f} ms)")
 
 
 def walls(old_path):
@@ -105,8 +133,10 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--walls"]:
         walls(args[1])
+    elif args[:1] == ["--seam"]:
+        seam()
     else:
         for case in args or ["2d:128", "2d:256", "3d:32"]:
             kind, n = case.split(":")
-            compare(int(kind[0]), int(n))
+            compare(int(kind[0]), int(n.rstrip("w")), periodic=not n.endswith("w"))
     print("load", open("/proc/loadavg").read().split()[:3])
