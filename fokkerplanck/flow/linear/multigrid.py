@@ -25,9 +25,19 @@ conjugate gradients preconditioned by one multigrid V-cycle, without assembling 
 * **Coarsest level**: dense Cholesky factorisation (when ``D = 0``, the singular Laplacian of the
   spectral gap: one cell grounded and the constants projected out, a pseudo-inverse).
 
-The compiled kernels work on 3-D arrays; 1-D and 2-D grids are viewed as ``(1, 1, n)`` and
-``(1, n0, n1)`` so the innermost loop is the longest axis. They are small, pure numba functions
-(no BLAS, one thread).
+* **Periodic axes** (issue 21; :attr:`Grid.periodic <fokkerplanck.Grid>`): the face array of a
+  periodic axis carries the seam face (``n`` entries, :mod:`fokkerplanck.flow.operators`). The
+  matvec, residual and smoothing add the seam terms (for Gauss-Seidel before each half-sweep, from
+  the values before it: with an odd number of cells the two cells of a seam have one colour and the
+  half-sweep is Jacobi on that pair, so the V-cycle stays symmetric); the aggregation is the same as
+  with walls, the coarse seam face is the sum of the fine faces across it (the fine seam included),
+  and an axis coarsened to one cell keeps no face (its seam would join the cell to itself). Any
+  number of cells per axis works. With ``D = 0`` the kernel is again the constants: the coarsest
+  level is grounded as with walls.
+
+The compiled kernels (``fokkerplanck/flow/linear/_mg_kernels.py``) work on 3-D arrays; 1-D and 2-D
+grids are viewed as ``(1, 1, n)`` and ``(1, n0, n1)`` so the innermost loop is the longest axis.
+They are small, pure numba functions (no BLAS, one thread).
 """
 
 from __future__ import annotations
@@ -36,9 +46,10 @@ import math
 
 import numpy as np
 import scipy.linalg
-from numba import njit
 
 from ... import _threads
+from ._mg_kernels import (_cg_update, _coarsen_faces, _dense, _direction_update, _dot, _full_diagonal,
+                          _gauss_seidel, _gauss_seidel_from_zero, _matvec_dot, _prolong_add, _residual, _restrict)
 from .base import F8, LinearSolver, register
 
 __all__ = ["Multigrid", "MultigridCG", "COARSE_MAX", "COARSE_SCALE"]
@@ -48,222 +59,6 @@ COARSE_MAX = 200
 
 #: Factor applied to the aggregated face coefficients of each coarse level (see module docstring).
 COARSE_SCALE = 0.5
-
-
-# --------------------------------------------------------------------------------------------
-# compiled kernels (3-D arrays, C order)
-# --------------------------------------------------------------------------------------------
-
-@njit(cache=True)
-def _full_diagonal(d, k0, k1, k2, a):
-    """``a = d + sum of the face coefficients around each cell`` (the diagonal of D + K)."""
-    n0, n1, n2 = d.shape
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                s = d[i, j, k]
-                if i > 0:
-                    s += k0[i - 1, j, k]
-                if i < n0 - 1:
-                    s += k0[i, j, k]
-                if j > 0:
-                    s += k1[i, j - 1, k]
-                if j < n1 - 1:
-                    s += k1[i, j, k]
-                if k > 0:
-                    s += k2[i, j, k - 1]
-                if k < n2 - 1:
-                    s += k2[i, j, k]
-                a[i, j, k] = s
-
-
-# The neighbour sum ``s = sum_j k_ij x_j`` is written out in each kernel (a helper function was
-# not inlined by numba and cost 20x); the boundary tests of the outer axes are hoisted.
-
-@njit(cache=True, fastmath=True)
-def _matvec_dot(a, k0, k1, k2, x, out):
-    """``out = (D + K) x``; returns ``x . out``."""
-    dot = 0.0
-    n0, n1, n2 = x.shape
-    for i in range(n0):
-        im, ip = i > 0, i < n0 - 1
-        for j in range(n1):
-            jm, jp = j > 0, j < n1 - 1
-            for k in range(n2):
-                s = 0.0
-                if im:
-                    s += k0[i - 1, j, k] * x[i - 1, j, k]
-                if ip:
-                    s += k0[i, j, k] * x[i + 1, j, k]
-                if jm:
-                    s += k1[i, j - 1, k] * x[i, j - 1, k]
-                if jp:
-                    s += k1[i, j, k] * x[i, j + 1, k]
-                if k > 0:
-                    s += k2[i, j, k - 1] * x[i, j, k - 1]
-                if k < n2 - 1:
-                    s += k2[i, j, k] * x[i, j, k + 1]
-                y = a[i, j, k] * x[i, j, k] - s
-                out[i, j, k] = y
-                dot += y * x[i, j, k]
-    return dot
-
-
-@njit(cache=True)
-def _residual(a, k0, k1, k2, x, b, r):
-    """``r = b - (D + K) x``."""
-    n0, n1, n2 = x.shape
-    for i in range(n0):
-        im, ip = i > 0, i < n0 - 1
-        for j in range(n1):
-            jm, jp = j > 0, j < n1 - 1
-            for k in range(n2):
-                s = 0.0
-                if im:
-                    s += k0[i - 1, j, k] * x[i - 1, j, k]
-                if ip:
-                    s += k0[i, j, k] * x[i + 1, j, k]
-                if jm:
-                    s += k1[i, j - 1, k] * x[i, j - 1, k]
-                if jp:
-                    s += k1[i, j, k] * x[i, j + 1, k]
-                if k > 0:
-                    s += k2[i, j, k - 1] * x[i, j, k - 1]
-                if k < n2 - 1:
-                    s += k2[i, j, k] * x[i, j, k + 1]
-                r[i, j, k] = b[i, j, k] - a[i, j, k] * x[i, j, k] + s
-
-
-@njit(cache=True)
-def _gauss_seidel(a, k0, k1, k2, x, b, color):
-    """One Gauss-Seidel half-sweep over the cells with ``(i + j + k) % 2 == color``."""
-    n0, n1, n2 = x.shape
-    for i in range(n0):
-        im, ip = i > 0, i < n0 - 1
-        for j in range(n1):
-            jm, jp = j > 0, j < n1 - 1
-            for k in range((i + j + color) % 2, n2, 2):
-                s = b[i, j, k]
-                if im:
-                    s += k0[i - 1, j, k] * x[i - 1, j, k]
-                if ip:
-                    s += k0[i, j, k] * x[i + 1, j, k]
-                if jm:
-                    s += k1[i, j - 1, k] * x[i, j - 1, k]
-                if jp:
-                    s += k1[i, j, k] * x[i, j + 1, k]
-                if k > 0:
-                    s += k2[i, j, k - 1] * x[i, j, k - 1]
-                if k < n2 - 1:
-                    s += k2[i, j, k] * x[i, j, k + 1]
-                x[i, j, k] = s / a[i, j, k]
-
-
-@njit(cache=True)
-def _gauss_seidel_from_zero(a, k0, k1, k2, x, b, color):
-    """The first half-sweep from ``x = 0``: ``x = b / a`` on ``color``, 0 elsewhere."""
-    n0, n1, n2 = x.shape
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                if (i + j + k) % 2 == color:
-                    x[i, j, k] = b[i, j, k] / a[i, j, k]
-                else:
-                    x[i, j, k] = 0.0
-
-
-@njit(cache=True)
-def _restrict(r, rc):
-    """``rc = P^T r``: sums over the 2 x 2 x 2 (or smaller) blocks."""
-    n0, n1, n2 = r.shape
-    rc[:] = 0.0
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                rc[i // 2, j // 2, k // 2] += r[i, j, k]
-
-
-@njit(cache=True)
-def _prolong_add(xc, x):
-    """``x += P xc`` (piecewise constant)."""
-    n0, n1, n2 = x.shape
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                x[i, j, k] += xc[i // 2, j // 2, k // 2]
-
-
-@njit(cache=True)
-def _coarsen_faces(k0, k1, k2, c0, c1, c2, scale):
-    """Coarse face coefficients: ``scale`` times the sum of the fine faces across each coarse face."""
-    c0[:] = 0.0
-    c1[:] = 0.0
-    c2[:] = 0.0
-    m0, m1, m2 = k0.shape
-    for i in range(1, m0, 2):
-        for j in range(m1):
-            for k in range(m2):
-                c0[i // 2, j // 2, k // 2] += scale * k0[i, j, k]
-    m0, m1, m2 = k1.shape
-    for i in range(m0):
-        for j in range(1, m1, 2):
-            for k in range(m2):
-                c1[i // 2, j // 2, k // 2] += scale * k1[i, j, k]
-    m0, m1, m2 = k2.shape
-    for i in range(m0):
-        for j in range(m1):
-            for k in range(1, m2, 2):
-                c2[i // 2, j // 2, k // 2] += scale * k2[i, j, k]
-
-
-@njit(cache=True)
-def _dense(a, k0, k1, k2, out):
-    """The dense matrix ``D + K`` of a (small) level, C-order unknowns."""
-    n0, n1, n2 = a.shape
-    out[:] = 0.0
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                p = (i * n1 + j) * n2 + k
-                out[p, p] = a[i, j, k]
-                if i < n0 - 1:
-                    q = ((i + 1) * n1 + j) * n2 + k
-                    out[p, q] = out[q, p] = -k0[i, j, k]
-                if j < n1 - 1:
-                    q = (i * n1 + j + 1) * n2 + k
-                    out[p, q] = out[q, p] = -k1[i, j, k]
-                if k < n2 - 1:
-                    q = (i * n1 + j) * n2 + k + 1
-                    out[p, q] = out[q, p] = -k2[i, j, k]
-
-
-@njit(cache=True)
-def _cg_update(x, r, p, q, alpha):
-    """``x += alpha p``, ``r -= alpha q``; returns ``r . r``."""
-    xf, rf, pf, qf = x.ravel(), r.ravel(), p.ravel(), q.ravel()
-    rr = 0.0
-    for i in range(xf.size):
-        xf[i] += alpha * pf[i]
-        rf[i] -= alpha * qf[i]
-        rr += rf[i] * rf[i]
-    return rr
-
-
-@njit(cache=True)
-def _direction_update(p, z, beta):
-    """``p = z + beta p``."""
-    pf, zf = p.ravel(), z.ravel()
-    for i in range(pf.size):
-        pf[i] = zf[i] + beta * pf[i]
-
-
-@njit(cache=True)
-def _dot(x, y):
-    xf, yf = x.ravel(), y.ravel()
-    s = 0.0
-    for i in range(xf.size):
-        s += xf[i] * yf[i]
-    return s
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +72,11 @@ def as_3d_shape(shape) -> tuple[int, int, int]:
 
 
 def faces_3d(coeffs, shape):
-    """Face-coefficient arrays of :func:`fokkerplanck.flow.operators.face_coefficients` in the 3-D view."""
+    """Face-coefficient arrays of :func:`fokkerplanck.flow.operators.face_coefficients` in the 3-D view.
+
+    A periodic axis keeps its seam (``n`` faces instead of ``n - 1``), except when it has one cell:
+    its seam would join the cell to itself and carries no flux, so it gets no face.
+    """
     s3 = as_3d_shape(shape)
     lead = 3 - len(shape)
     out = []
@@ -286,8 +85,32 @@ def faces_3d(coeffs, shape):
         fshape[ax] -= 1
         if ax < lead:
             out.append(np.zeros(fshape))
+            continue
+        k = np.asarray(coeffs[ax - lead], dtype=float)
+        if k.shape[ax - lead] == s3[ax] > 1:  # periodic: the seam face too
+            fshape[ax] += 1
         else:
-            out.append(np.ascontiguousarray(np.asarray(coeffs[ax - lead], dtype=float).reshape(fshape)))
+            k = k[tuple(slice(0, s3[ax] - 1) if a == ax - lead else slice(None) for a in range(k.ndim))]
+        out.append(np.ascontiguousarray(k.reshape(fshape)))
+    return out
+
+
+def coarse_shapes(shape, coarse_max=COARSE_MAX):
+    """The 3-D shapes of the levels of :class:`Multigrid` for a grid of ``shape`` (finest first)."""
+    shapes = [as_3d_shape(shape)]
+    while math.prod(shapes[-1]) > coarse_max and max(shapes[-1]) > 1:
+        shapes.append(tuple((n + 1) // 2 for n in shapes[-1]))
+    return shapes
+
+
+def _coarse_faces(fine_faces, fine_shape, cshape):
+    """Zero face arrays of the coarse level (a periodic axis stays periodic unless it has one cell)."""
+    out = []
+    for ax in range(3):
+        periodic = fine_faces[ax].shape[ax] == fine_shape[ax]
+        fshape = list(cshape)
+        fshape[ax] -= 0 if periodic and cshape[ax] > 1 else 1
+        out.append(np.zeros(fshape))
     return out
 
 
@@ -327,14 +150,14 @@ class Multigrid:
         shape3 = as_3d_shape(self.grid_shape)
         self.singular = bool(singular)
         self._faces0 = faces_3d(coeffs, self.grid_shape)
-        self.levels = [_Level(shape3, [f.copy() for f in self._faces0])]
-        while int(np.prod(shape3)) > coarse_max and max(shape3) > 1:
-            cshape = tuple((n + 1) // 2 for n in shape3)
+        shapes = coarse_shapes(self.grid_shape, coarse_max)
+        self.levels = [_Level(shapes[0], [f.copy() for f in self._faces0])]
+        for cshape in shapes[1:]:
             fine = self.levels[-1]
-            cf = [np.zeros(tuple(c - (1 if ax == a else 0) for a, c in enumerate(cshape))) for ax in range(3)]
+            cf = _coarse_faces((fine.k0, fine.k1, fine.k2), fine.shape, cshape)
             _coarsen_faces(fine.k0, fine.k1, fine.k2, cf[0], cf[1], cf[2], coarse_scale)
             self.levels.append(_Level(cshape, cf))
-            shape3 = cshape
+        shape3 = shapes[-1]
         self._scale = 1.0
         self._coarse = None
         nc = int(np.prod(shape3))
@@ -505,7 +328,8 @@ EIGEN_CG_RTOL = 1e-10
 
 @register
 class MultigridCG(LinearSolver):
-    """CG preconditioned by one V-cycle of the matrix-free :class:`Multigrid` (2-D and 3-D default).
+    """CG preconditioned by one V-cycle of the matrix-free :class:`Multigrid` (2-D and 3-D default,
+    walls or periodic axes).
 
     The face hierarchy of K is built once; each solve re-aggregates the diagonal only. Nothing is
     reused across steps that changes results (the hierarchy depends on K only and each solve sets
@@ -514,13 +338,10 @@ class MultigridCG(LinearSolver):
 
     name = "multigrid"
     summary = "CG preconditioned by a matrix-free geometric multigrid V-cycle (numba); the Hessian is never assembled"
-    periodic_unavailable = ("has no periodic transfer and smoothing for periodic grids (its hierarchy assumes walls); "
-                            "'direct' or 'amg' solve them")
+    # periodic axes: the kernels wrap through the seam face, any number of cells (periodic_unavailable stays None)
 
     @classmethod
     def unavailable(cls, shape, divergence, periodic=False):
-        if periodic is not None and np.any(periodic):
-            return cls.periodic_unavailable
         if divergence.variable != "w":
             return (f"does not handle the Newton systems of the divergence {divergence.name!r}, which iterates on v "
                     "(degenerate diffusion)")
@@ -533,7 +354,9 @@ class MultigridCG(LinearSolver):
     @classmethod
     def memory_bytes(cls, shape):
         # per level: d, a, x, b, r and the ndim face arrays; the levels sum to 1/(1 - 2^-ndim) of the finest;
-        # CG's vectors x, r, z, p, q on the finest grid
+        # CG's vectors x, r, z, p, q on the finest grid. Periodic axes: the same levels (ndim face arrays
+        # counted at one face per cell, the seam included); the smoothing's copies of the seam planes of b
+        # are O(n^((ndim-1)/ndim)) and left out
         n, ndim = float(math.prod(int(s) for s in shape)), len(shape)
         per_cell = (5 + ndim) / (1.0 - 2.0 ** (-ndim)) + 5
         return n * per_cell * F8 + COARSE_MAX ** 2 * F8
