@@ -50,12 +50,19 @@ def _js_phi_prime(v):
 
 @njit(cache=True)
 def _state(s):
-    em = np.expm1(2.0 * s)
-    return em, s, 2.0 * np.exp(2.0 * s), 1.0, 0.5 * em - s
+    # one exponential per cell: v = e^{2s} - 1 and dv/ds = 2 e^{2s}, each from the other where that
+    # is exact to an ulp or two (e^{2s} >= 0.37 from expm1, else e^{2s} - 1 <= -0.63 from exp)
+    if s > -0.5:
+        em = np.expm1(2.0 * s)
+        e = em + 1.0
+    else:
+        e = np.exp(2.0 * s)
+        em = e - 1.0
+    return em, s, 2.0 * e, 1.0, 0.5 * em - s
 
 
 # numba's on-disk cache keys this wrapper on this file alone, not on newton_1d.py, whose kernel it
-# inlines: when the kernel changes, change this line too (kernel revision 2: cyclic solve, issue 21).
+# inlines: when the kernel changes, change this line too (kernel revision 3: one evaluation per trial, issue 23).
 @njit(cache=True)
 def _newton_1d(s_lower, v_old, s0, m, k, h, tol, max_iter):
     return newton_kernel_1d("jsd", s_lower, v_old, s0, m, k, h, tol, max_iter)
