@@ -148,9 +148,11 @@ class Resolvent:
         if self._linear.runs_newton:
             s, it, lin, res, status = self._linear.newton(d.s_lower, v_old, s0, self.cell_mass, h, self.tol,
                                                           self.max_iter)
+            # the kernel's s is a fresh array: one of v, w is s itself, the other one ufunc away
+            v, w = (d.phi_inv(s), s) if d.variable == "w" else (s, d.phi(s))
         else:
             s, it, lin, res, status = self._newton(v_old, s0, h)
-        v, w, _, _ = d.s_state(s)
+            v, w, _, _ = d.s_state(s)
         v = np.array(v, dtype=float)
         w = np.array(w, dtype=float)
         if status == 0:

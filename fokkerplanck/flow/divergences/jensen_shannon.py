@@ -8,7 +8,7 @@ from numba import njit
 from ..newton_1d import newton_kernel_1d
 from .base import Divergence, Kernels, register
 
-__all__ = ["JENSEN_SHANNON"]
+__all__ = ["JENSEN_SHANNON", "js_f_and_prime"]
 
 @njit(cache=True)
 def _js_f(x):
@@ -21,6 +21,15 @@ def _js_f(x):
 def _js_f_prime(x):
     # f'(x) = 1/2 ln(2x / (1+x)) = dJ/drho (eq. 18)
     return 0.5 * np.log(2.0 * x / (1.0 + x))
+
+
+@njit(cache=True)
+def js_f_and_prime(x):
+    """``(f(x), f'(x))`` of Jensen-Shannon at a scalar ``x >= 0`` with two logarithms (the formulas
+    of ``f`` and ``f_prime``; ``f'`` at ``max(x, 1e-300)``, finite at 0), for compiled diagnostics."""
+    safe = max(x, 1e-300)
+    a = np.log(2.0 * safe / (1.0 + safe))
+    return 0.5 * (x * a + np.log(2.0 / (1.0 + x))), 0.5 * a
 
 
 @njit(cache=True)
