@@ -66,8 +66,8 @@ def armijo_accepts(e_trial, e0, alpha, slope, scale):
 
 
 @njit(cache=True)
-def _evaluate_1d(name, s, v_old, m, k, h, w, dw, mdv, g):
-    """The state at ``s`` in one pass: ``w``, ``dw/ds`` and ``m dv/ds`` into ``w``, ``dw``, ``mdv``, the step residual
+def _evaluate_1d(name, s, v_old, m, k, h, v, w, dw, mdv, g):
+    """The state at ``s`` in one pass: ``v``, ``w``, ``dw/ds`` and ``m dv/ds`` into ``v``, ``w``, ``dw``, ``mdv``, the step residual
     ``r(s)`` into ``g``; returns its L1 norm, the step energy E and the sum of the magnitudes of the
     terms of E (its round-off scale). One call of the divergence's ``state`` per cell (the only
     transcendental work), so the energy of every iterate comes with its residual."""
@@ -76,6 +76,7 @@ def _evaluate_1d(name, s, v_old, m, k, h, w, dw, mdv, g):
     n = s.size
     for i in range(n):
         vi, wi, dvi, dwi, F = kernel_state(name, s[i])
+        v[i] = vi
         w[i] = wi
         dw[i] = dwi
         mdv[i] = m[i] * dvi
@@ -148,7 +149,8 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     cyclic tridiagonal: it is solved by Sherman-Morrison on two Thomas solves (Numerical Recipes,
     section 2.7: ``J = T + u v^T`` with the corners moved onto ``T``'s first and last diagonal
     entries, which keeps ``T`` a diagonally dominant M-matrix). Returns ``(s, iterations, residual, status)`` (status as in
-    :data:`STATUS_MESSAGES`).
+    :data:`STATUS_MESSAGES`) and leaves :math:`v(s)` in ``s0`` (the start is read first; ``v`` comes
+    from the last evaluation, so the caller need not recompute it: pass a start it may overwrite).
     """
     n = v_old.size
     periodic = k.size == n
@@ -156,7 +158,10 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     for i in range(n):
         if s[i] < s_lower:
             s[i] = s_lower
-    # 12 work vectors in all: the trial point's four are scratch during the linear solve
+    # 13 work vectors in all (and s0, which then holds v): the trial point's are scratch during the linear solve
+    v = s0
+    vt = np.empty(n)
+    v_in_s0 = True
     st = np.empty(n)
     g = np.empty(n)  # the current iterate's residual, w, dw/ds and m dv/ds
     w = np.empty(n)
@@ -170,7 +175,7 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     ds = np.empty(n)
     status = 1
     it = 0
-    res, e0, scale = _evaluate_1d(literally(name), s, v_old, m, k, h, w, dwds, mdv, g)
+    res, e0, scale = _evaluate_1d(literally(name), s, v_old, m, k, h, v, w, dwds, mdv, g)
     best = res
     while True:
         if not np.isfinite(res):
@@ -234,7 +239,7 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
         while alpha > 1e-10:
             for i in range(n):
                 st[i] = max(s[i] + alpha * ds[i], s_lower)
-            rt, et, scale_t = _evaluate_1d(literally(name), st, v_old, m, k, h, wt, dwt, mdvt, gt)
+            rt, et, scale_t = _evaluate_1d(literally(name), st, v_old, m, k, h, vt, wt, dwt, mdvt, gt)
             if (alpha == 1.0 and rt <= 0.5 * best) or armijo_accepts(et, e0, alpha, slope, scale):
                 accepted = True
                 break
@@ -247,6 +252,11 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
         w, wt = wt, w
         dwds, dwt = dwt, dwds
         mdv, mdvt = mdvt, mdv
+        v, vt = vt, v
+        v_in_s0 = not v_in_s0
         res, e0, scale = rt, et, scale_t
         best = min(best, res)
+    if not v_in_s0:
+        for i in range(n):
+            s0[i] = v[i]
     return s, it, res, status

@@ -146,13 +146,9 @@ class Resolvent:
             floor = 1e-14 * max(float(np.max(v_old)), 1e-300)
             s0 = np.where(np.isfinite(s0), s0, d.s_from_w(d.phi(np.full(self.shape, floor))))
         if self._linear.runs_newton:
-            s, it, lin, res, status = self._linear.newton(d.s_lower, v_old, s0, self.cell_mass, h, self.tol,
-                                                          self.max_iter)
-            # the kernel's s is a fresh array: one of v, w is s itself, the other one ufunc away
-            v, w = (d.phi_inv(s), s) if d.variable == "w" else (s, d.phi(s))
-        else:
-            s, it, lin, res, status = self._newton(v_old, s0, h)
-            v, w, _, _ = d.s_state(s)
+            return self._kernel_step(v_old, s0, h)
+        s, it, lin, res, status = self._newton(v_old, s0, h)
+        v, w, _, _ = d.s_state(s)
         v = np.array(v, dtype=float)
         w = np.array(w, dtype=float)
         if status == 0:
@@ -162,6 +158,21 @@ class Resolvent:
             mass_new = float(np.sum(self.cell_mass * v))
             if mass_new > 0:
                 v *= float(np.sum(self.cell_mass * v_old)) / mass_new
+        return ResolventResult(v=v, w=w, converged=(status == 0), newton_iterations=int(it),
+                               linear_iterations=int(lin), residual=float(res), status=int(status))
+
+    def _kernel_step(self, v_old, s0, h) -> ResolventResult:
+        """The 1-D step by the compiled kernel (:func:`newton_kernel_1d`): it returns ``s`` and leaves
+        ``v(s)`` in ``s0`` (a fresh array here), so neither is recomputed; the same mass rescaling."""
+        d = self.divergence
+        m = self.cell_mass
+        s, it, lin, res, status = self._linear.newton(d.s_lower, v_old, s0, m, h, self.tol, self.max_iter)
+        v = s0
+        w = s if d.variable == "w" else d.phi(s)
+        if status == 0:  # as in __call__: the mass to round-off
+            mass_new = float(m @ v)
+            if mass_new > 0:
+                v *= float(m @ v_old) / mass_new
         return ResolventResult(v=v, w=w, converged=(status == 0), newton_iterations=int(it),
                                linear_iterations=int(lin), residual=float(res), status=int(status))
 

@@ -47,16 +47,18 @@ class BackwardEuler(Scheme):
 
     @staticmethod
     def predictor(divergence, state, h):
-        r"""Newton's start for the step of size ``h``: :math:`w_p = w^n + \tfrac{h}{h_{n-1}}(w^n - \Phi(v^{n-1}))`,
+        r"""Newton's start for the step of size ``h``: :math:`w_p = w^n + \tfrac{h}{h_{n-1}}(w^n - w^{n-1})`,
         the linear extrapolation of :math:`w = \Phi(v)` (its error is :math:`O(h^2)` where
         :math:`w^n` itself is :math:`O(h)` off, which saves a Newton iteration per step); ``w^n``
-        on the first step. Only a start: Newton converges from any (a divergence iterating on ``v``
-        always starts at ``v^n``), and it is a function of the run state alone, so a resumed run
-        repeats it bit for bit."""
+        on the first step. :math:`w^{n-1}` is :attr:`RunState.phi_prev`, which checkpoints keep, so a
+        resumed run repeats the start bit for bit. Only a start: Newton converges from any (a
+        divergence iterating on ``v`` always starts at ``v^n``)."""
         if state.v_prev is None or divergence.variable != "w":
             return state.phi
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w_prev = divergence.phi(state.v_prev)
+        w_prev = getattr(state, "phi_prev", None)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if w_prev is None:  # not kept (a checkpoint of an older version): from v^{n-1}
+                w_prev = divergence.phi(state.v_prev)
             pred = state.phi + (h / state.h_prev) * (state.phi - w_prev)
         return pred if np.isfinite(pred).all() else state.phi
 
