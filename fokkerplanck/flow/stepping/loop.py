@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -182,6 +183,7 @@ class TimeLoop:
         self.trackers, self.options = trackers, options
         self.marks = milestones(t_final, None if controller.adaptive else controller.dt, t_eval)
         self.save_tol = merge_tolerance(t_final)
+        self._save_at = None if t_eval is None else sorted(float(t) for t in np.ravel(t_eval))
         self.shortened = False  # a fixed step was retried shorter after a Newton failure
         self._state = None
 
@@ -195,9 +197,13 @@ class TimeLoop:
         return rec
 
     def maybe_save(self, st):
-        if self.t_eval is None or np.any(np.abs(self.t_eval - st.t) <= self.save_tol):
-            st.saved_t.append(st.t)
-            st.saved_v.append(st.v.copy())
+        # is some save time within save_tol of t? (t_eval sorted: the first one >= t - save_tol)
+        if self._save_at is not None:
+            i = bisect.bisect_left(self._save_at, st.t - self.save_tol)
+            if i == len(self._save_at) or self._save_at[i] > st.t + self.save_tol:
+                return
+        st.saved_t.append(st.t)
+        st.saved_v.append(st.v.copy())
 
     def build(self, st, status, message) -> Solution:
         p = self.problem
