@@ -108,6 +108,12 @@ class Resolvent:
         self._linear = entry(coeffs, self.shape, divergence)
         self.linear_solver = entry.name
 
+    @property
+    def compiled_1d(self) -> bool:
+        """True when every step runs the compiled 1-D kernel (:func:`newton_kernel_1d`), whose
+        acceptance test makes any start safe (the backward-Euler predictor is used there)."""
+        return bool(self._linear.runs_newton)
+
     # -- checkpoint hook: state reused across steps -------------------------------------------
     def get_state(self) -> dict:
         """State that the steps reuse and that changes results (e.g. a reused preconditioner), as a
