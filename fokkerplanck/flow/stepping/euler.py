@@ -92,6 +92,7 @@ def _extrapolate(w, w_prev, r, cap):
     out = np.empty_like(w)
     finite = True
     for i in range(w.size):
-        out[i] = w[i] + min(cap, max(-cap, r * (w[i] - w_prev[i])))
-        finite = finite and np.isfinite(out[i])
+        d = r * (w[i] - w_prev[i])
+        out[i] = w[i] + min(cap, max(-cap, d))
+        finite = finite and np.isfinite(d) and np.isfinite(out[i])
     return out, finite
