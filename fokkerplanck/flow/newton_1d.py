@@ -66,8 +66,9 @@ def armijo_accepts(e_trial, e0, alpha, slope, scale):
 
 
 @njit(cache=True)
-def _evaluate_1d(name, s, v_old, m, k, h, v, w, dw, mdv, g):
-    """The state at ``s`` in one pass: ``v``, ``w``, ``dw/ds`` and ``m dv/ds`` into ``v``, ``w``, ``dw``, ``mdv``, the step residual
+def _evaluate_1d(name, s, v_old, m, k, h, v, w, dw, dia, g):
+    """The state at ``s`` in one pass: ``v``, ``w``, ``dw/ds`` into ``v``, ``w``, ``dw``, the diagonal
+    of the Newton matrix :math:`m_i v'_i + h (k_{i-1} + k_i) w'_i` into ``dia``, the step residual
     ``r(s)`` into ``g``; returns its L1 norm, the step energy E and the sum of the magnitudes of the
     terms of E (its round-off scale). One call of the divergence's ``state`` per cell (the only
     transcendental work), so the energy of every iterate comes with its residual."""
@@ -79,7 +80,7 @@ def _evaluate_1d(name, s, v_old, m, k, h, v, w, dw, mdv, g):
         v[i] = vi
         w[i] = wi
         dw[i] = dwi
-        mdv[i] = m[i] * dvi
+        dia[i] = m[i] * dvi
         g[i] = m[i] * (vi - v_old[i])
         e += m[i] * (F - v_old[i] * wi)
         scale += m[i] * (abs(F) + abs(v_old[i] * wi))
@@ -87,9 +88,12 @@ def _evaluate_1d(name, s, v_old, m, k, h, v, w, dw, mdv, g):
     for i in range(k.size):  # n - 1 faces, or n on a periodic interval (face n - 1 joins cell n - 1 to cell 0)
         j = i + 1 if i < n - 1 else 0
         d = w[i] - w[j]
-        f = h * k[i] * d
+        hk = h * k[i]
+        f = hk * d
         g[i] += f
         g[j] -= f
+        dia[i] += hk * dw[i]
+        dia[j] += hk * dw[j]
         q += k[i] * d * d
     res = 0.0
     for i in range(n):
@@ -158,24 +162,23 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     for i in range(n):
         if s[i] < s_lower:
             s[i] = s_lower
-    # 13 work vectors in all (and s0, which then holds v): the trial point's are scratch during the linear solve
+    # 12 work vectors in all (and s0, which then holds v): the trial point's are scratch during the linear solve
     v = s0
     vt = np.empty(n)
     v_in_s0 = True
     st = np.empty(n)
-    g = np.empty(n)  # the current iterate's residual, w, dw/ds and m dv/ds
+    g = np.empty(n)  # the current iterate's residual, w, dw/ds and the Newton matrix's diagonal
     w = np.empty(n)
     dwds = np.empty(n)
-    mdv = np.empty(n)
+    dia = np.empty(n)  # the Newton matrix's diagonal (its off-diagonal entries are formed in _thomas)
     gt = np.empty(n)  # the same at the trial point
     wt = np.empty(n)
     dwt = np.empty(n)
-    mdvt = np.empty(n)
-    dia = np.empty(n)  # the Newton matrix's diagonal (its off-diagonal entries are formed in _thomas)
+    diat = np.empty(n)
     ds = np.empty(n)
     status = 1
     it = 0
-    res, e0, scale = _evaluate_1d(literally(name), s, v_old, m, k, h, v, w, dwds, mdv, g)
+    res, e0, scale = _evaluate_1d(literally(name), s, v_old, m, k, h, v, w, dwds, dia, g)
     best = res
     while True:
         if not np.isfinite(res):
@@ -191,11 +194,8 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
         # J ds = -g, J = diag(m v') + h K diag(w'): row i has sub -h k_{i-1} w'_{i-1},
         # diagonal m_i v'_i + h (k_{i-1} + k_i) w'_i, super -h k_i w'_{i+1}
         # (periodic: the seam face k_{n-1} also enters rows 0 and n - 1 and the two corners)
+        # (dia was formed with the residual, by _evaluate_1d)
         cp = gt  # scratch until the trial point is evaluated: Thomas's modified super-diagonal
-        for i in range(n):
-            kl = k[i - 1] if i > 0 else (k[n - 1] if periodic else 0.0)
-            kr = k[i] if (i < n - 1 or periodic) else 0.0
-            dia[i] = mdv[i] + h * (kl + kr) * dwds[i]
         if periodic:
             uz = wt  # scratch too: the Sherman-Morrison vector u, and T^{-1} u
             z = dwt
@@ -227,6 +227,7 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
             slope += g[i] * dwds[i] * ds[i]
             dmax = max(dmax, abs(ds[i]))
             smax = max(smax, abs(s[i]))
+            st[i] = max(s[i] + ds[i], s_lower)  # the full step's trial point
         if dmax <= STAGNATION * smax and res <= STAGNATION_RESIDUAL:
             # the Newton correction is below the round-off of s: the residual is at its floor
             status = 0
@@ -237,9 +238,10 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
         alpha = 1.0
         accepted = False
         while alpha > 1e-10:
-            for i in range(n):
-                st[i] = max(s[i] + alpha * ds[i], s_lower)
-            rt, et, scale_t = _evaluate_1d(literally(name), st, v_old, m, k, h, vt, wt, dwt, mdvt, gt)
+            if alpha < 1.0:
+                for i in range(n):
+                    st[i] = max(s[i] + alpha * ds[i], s_lower)
+            rt, et, scale_t = _evaluate_1d(literally(name), st, v_old, m, k, h, vt, wt, dwt, diat, gt)
             if (alpha == 1.0 and rt <= 0.5 * best) or armijo_accepts(et, e0, alpha, slope, scale):
                 accepted = True
                 break
@@ -251,7 +253,7 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
         g, gt = gt, g
         w, wt = wt, w
         dwds, dwt = dwt, dwds
-        mdv, mdvt = mdvt, mdv
+        dia, diat = diat, dia
         v, vt = vt, v
         v_in_s0 = not v_in_s0
         res, e0, scale = rt, et, scale_t

@@ -70,8 +70,8 @@ class BackwardEuler(Scheme):
         if w_prev is None:  # not kept (a checkpoint of an older version): from v^{n-1}
             with np.errstate(divide="ignore", invalid="ignore"):
                 w_prev = divergence.phi(state.v_prev)
-        pred, finite = _extrapolate(np.ravel(state.phi), np.ravel(w_prev), h / state.h_prev, PREDICTOR_MAX_CHANGE)
-        return pred.reshape(np.shape(state.phi)) if finite else state.phi
+        pred, finite = _extrapolate(state.phi, w_prev, h / state.h_prev, PREDICTOR_MAX_CHANGE)
+        return pred if finite else state.phi
 
     @classmethod
     def local_error(cls, state, h, res, cell_mass, coeffs) -> float:
@@ -89,10 +89,10 @@ class BackwardEuler(Scheme):
 @njit(cache=True)
 def _extrapolate(w, w_prev, r, cap):
     """``(w + clip(r (w - w_prev), -cap, cap), all finite)`` in one pass (the predictor's arithmetic)."""
-    out = np.empty_like(w)
+    out = np.empty_like(w)  # arrays of any shape (1-D where it is used)
     finite = True
     for i in range(w.size):
-        d = r * (w[i] - w_prev[i])
-        out[i] = w[i] + min(cap, max(-cap, d))
-        finite = finite and np.isfinite(d) and np.isfinite(out[i])
+        d = r * (w.flat[i] - w_prev.flat[i])
+        out.flat[i] = w.flat[i] + min(cap, max(-cap, d))
+        finite = finite and np.isfinite(d) and np.isfinite(out.flat[i])
     return out, finite
