@@ -142,6 +142,11 @@ class Resolvent:
         if v_old.shape != self.shape:
             raise ValueError(f"v_old has shape {v_old.shape}, the grid {self.shape}.")
         d = self.divergence
+        if self._linear.runs_newton and w0 is not None and d.variable == "w":
+            # the 1-D kernel from a given w0: the start below in three operations, when it is finite
+            s0 = np.maximum(np.asarray(w0, dtype=float), d.s_lower)
+            if np.isfinite(s0).all():
+                return self._kernel_step(v_old, s0, h)
         if d.variable == "v" or w0 is None:
             s0 = d.s_from_w(self.initial_guess(v_old)) if d.variable == "w" else v_old.copy()
         else:
