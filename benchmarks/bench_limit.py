@@ -216,7 +216,10 @@ def growth(with_fipy=True, sizes=(250, 500, 1000, 2000, 4000, 8000, 16000, 32000
     for col in ("ours", "limit", "pred", "fipy"):
         sel = [i for i, r in enumerate(rows) if col in r]
         if len(sel) >= 2:
-            print(f"fitted exponent ({col}): {fit_exponent(ns[sel], [rows[i][col] for i in sel]):.2f}")
+            big = [i for i in sel if ns[i] >= 2000]
+            tail = (f", {fit_exponent(ns[big], [rows[i][col] for i in big]):.2f} from 2000 cells on"
+                    if len(big) >= 2 else "")
+            print(f"fitted exponent ({col}): {fit_exponent(ns[sel], [rows[i][col] for i in sel]):.2f}{tail}")
     return rows
 
 
