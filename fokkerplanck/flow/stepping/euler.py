@@ -58,12 +58,14 @@ class BackwardEuler(Scheme):
         r"""Newton's start for the step of size ``h``: :math:`w_p = w^n + \tfrac{h}{h_{n-1}}(w^n - w^{n-1})`,
         the linear extrapolation of :math:`w = \Phi(v)` (its error is :math:`O(h^2)` where
         :math:`w^n` itself is :math:`O(h)` off, which saves a Newton iteration per step), its
-        change clipped to :data:`PREDICTOR_MAX_CHANGE` per cell; ``w^n`` on the first step. Used
-        where the step is the compiled 1-D kernel (:attr:`Resolvent.compiled_1d
+        change clipped to :data:`PREDICTOR_MAX_CHANGE` per cell; ``w^n`` on the first step.
+
+        Used where the step is the compiled 1-D kernel (:attr:`Resolvent.compiled_1d
         <fokkerplanck.flow.resolvent.Resolvent.compiled_1d>`); the sparse Newton path (2-D/3-D,
-        or a sparse solver chosen in 1-D) starts at :math:`w^n`, as before (not measured there). :math:`w^{n-1}` is :attr:`RunState.phi_prev`, which checkpoints keep, so a
-        resumed run repeats the start bit for bit. Only a start: Newton converges from any (a
-        divergence iterating on ``v`` always starts at ``v^n``)."""
+        or a sparse solver chosen in 1-D) starts at :math:`w^n`, as before (not measured there).
+        :math:`w^{n-1}` is :attr:`RunState.phi_prev`, which checkpoints keep, so a resumed run
+        repeats the start bit for bit. Only a start: Newton converges from any (a divergence
+        iterating on ``v`` always starts at ``v^n``)."""
         if state.v_prev is None or divergence.variable != "w":
             return state.phi
         w_prev = getattr(state, "phi_prev", None)
