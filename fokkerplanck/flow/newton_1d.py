@@ -66,38 +66,58 @@ def armijo_accepts(e_trial, e0, alpha, slope, scale):
 
 
 @njit(cache=True)
-def _energy_1d(name, s, v_old, m, k, h, wbuf):
-    """Step energy E and the sum of the magnitudes of its terms (its round-off scale)."""
+def _evaluate_1d(name, s, v_old, m, k, h, v, w, dw, dia, g):
+    """The state at ``s`` in one pass: ``v``, ``w``, ``dw/ds`` into ``v``, ``w``, ``dw``, the diagonal
+    of the Newton matrix :math:`m_i v'_i + h (k_{i-1} + k_i) w'_i` into ``dia``, the step residual
+    ``r(s)`` into ``g``; returns its L1 norm, the step energy E and the sum of the magnitudes of the
+    terms of E (its round-off scale). One call of the divergence's ``state`` per cell (the only
+    transcendental work), so the energy of every iterate comes with its residual."""
     e = 0.0
     scale = 0.0
     n = s.size
     for i in range(n):
-        _, w, _, _, F = kernel_state(name, s[i])
-        wbuf[i] = w
-        e += m[i] * (F - v_old[i] * w)
-        scale += m[i] * (abs(F) + abs(v_old[i] * w))
+        vi, wi, dvi, dwi, F = kernel_state(name, s[i])
+        v[i] = vi
+        w[i] = wi
+        dw[i] = dwi
+        dia[i] = m[i] * dvi
+        g[i] = m[i] * (vi - v_old[i])
+        e += m[i] * (F - v_old[i] * wi)
+        scale += m[i] * (abs(F) + abs(v_old[i] * wi))
     q = 0.0
     for i in range(k.size):  # n - 1 faces, or n on a periodic interval (face n - 1 joins cell n - 1 to cell 0)
-        d = wbuf[i] - wbuf[i + 1 if i < n - 1 else 0]
+        j = i + 1 if i < n - 1 else 0
+        d = w[i] - w[j]
+        hk = h * k[i]
+        f = hk * d
+        g[i] += f
+        g[j] -= f
+        dia[i] += hk * dw[i]
+        dia[j] += hk * dw[j]
         q += k[i] * d * d
-    return e + 0.5 * h * q, scale + 0.5 * h * q
+    res = 0.0
+    for i in range(n):
+        res += abs(g[i])
+    return res, e + 0.5 * h * q, scale + 0.5 * h * q
 
 
 @njit(cache=True)
-def _thomas(a, b, c, r, cp, x):
-    """Solve the tridiagonal system (sub ``a``, diagonal ``b``, super ``c``) ``T x = r`` by the Thomas
-    algorithm without pivoting (stable for the column diagonally dominant M-matrices here); False if
-    a pivot is not positive."""
-    n = b.size
+def _thomas(k, h, dw, dia, r, sign, cp, x):
+    """Solve ``T x = sign * r`` for the tridiagonal ``T`` with diagonal ``dia``, sub-diagonal
+    ``-h k_{i-1} dw_{i-1}`` and super-diagonal ``-h k_i dw_{i+1}`` (the off-diagonal entries of the
+    Newton matrix, formed on the fly) by the Thomas algorithm without pivoting (stable for the
+    column diagonally dominant M-matrices here); False if a pivot is not positive."""
+    n = dia.size
     for i in range(n):
-        bi = b[i]
-        ri = r[i]
+        bi = dia[i]
+        ri = sign * r[i]
         if i > 0:
-            bi -= a[i] * cp[i - 1]
-            ri -= a[i] * x[i - 1]
+            a = -h * k[i - 1] * dw[i - 1]
+            bi -= a * cp[i - 1]
+            ri -= a * x[i - 1]
         if not (bi > 0.0):
             return False
-        cp[i] = c[i] / bi if i < n - 1 else 0.0
+        cp[i] = -h * k[i] * dw[i + 1] / bi if i < n - 1 else 0.0
         x[i] = ri / bi
     for i in range(n - 2, -1, -1):
         x[i] -= cp[i] * x[i + 1]
@@ -119,13 +139,22 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     :math:`\mathrm{diag}(w') ds` is the Newton direction of E and the Armijo search on E along the
     projected path :math:`s(\alpha) = \max(s + \alpha\,ds, s_{lower})` always finds a decrease.
 
+    **Acceptance.** Every trial point is evaluated once (:func:`_evaluate_1d`: residual and energy
+    together), and an accepted trial's evaluation is the next iteration's. The full step is taken
+    when it at least halves the smallest residual so far (the cheap test: where Newton converges
+    quadratically, always), else when it passes the Armijo test on E; only then does the search
+    backtrack. The cheap test can accept at most :math:`\log_2(r_0/\mathrm{tol})` steps (each
+    halves the record residual), so from any start the iteration is eventually the Armijo-Newton
+    iteration on the strictly convex E, which converges.
+
     ``name`` is the registered name of a divergence with compiled :class:`Kernels` (module
     docstring); ``m`` the cell masses and ``k`` the ``n - 1`` face coefficients, or ``n`` on a
     periodic interval (the last is the seam face between cell ``n - 1`` and cell 0). Then ``J`` is
     cyclic tridiagonal: it is solved by Sherman-Morrison on two Thomas solves (Numerical Recipes,
     section 2.7: ``J = T + u v^T`` with the corners moved onto ``T``'s first and last diagonal
     entries, which keeps ``T`` a diagonally dominant M-matrix). Returns ``(s, iterations, residual, status)`` (status as in
-    :data:`STATUS_MESSAGES`).
+    :data:`STATUS_MESSAGES`) and leaves :math:`v(s)` in ``s0`` (the start is read first; ``v`` comes
+    from the last evaluation, so the caller need not recompute it: pass a start it may overwrite).
     """
     n = v_old.size
     periodic = k.size == n
@@ -133,40 +162,25 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
     for i in range(n):
         if s[i] < s_lower:
             s[i] = s_lower
-    g = np.empty(n)
-    w = np.empty(n)
-    dv = np.empty(n)
-    dwds = np.empty(n)
-    cp = np.empty(n)  # Thomas: modified super-diagonal
-    ds = np.empty(n)
-    sub_d = np.empty(n)  # the Newton matrix: sub-, main and super-diagonal, right-hand side
-    dia = np.empty(n)
-    sup = np.empty(n)
-    rhs = np.empty(n)
-    uz = np.empty(n if periodic else 0)  # periodic: the Sherman-Morrison vector u, and T^{-1} u
-    z = np.empty(n if periodic else 0)
+    # 12 work vectors in all (and s0, which then holds v): the trial point's are scratch during the linear solve
+    v = s0
+    vt = np.empty(n)
+    v_in_s0 = True
     st = np.empty(n)
-    wbuf = np.empty(n)
-    res = np.inf
+    g = np.empty(n)  # the current iterate's residual, w, dw/ds and the Newton matrix's diagonal
+    w = np.empty(n)
+    dwds = np.empty(n)
+    dia = np.empty(n)  # the Newton matrix's diagonal (its off-diagonal entries are formed in _thomas)
+    gt = np.empty(n)  # the same at the trial point
+    wt = np.empty(n)
+    dwt = np.empty(n)
+    diat = np.empty(n)
+    ds = np.empty(n)
     status = 1
     it = 0
-    e0, scale = _energy_1d(literally(name), s, v_old, m, k, h, wbuf)
+    res, e0, scale = _evaluate_1d(literally(name), s, v_old, m, k, h, v, w, dwds, dia, g)
+    best = res
     while True:
-        # residual of the step equation (= gradient of E in w), in mass units
-        for i in range(n):
-            vi, wi, dvi, dwi, _ = kernel_state(name, s[i])
-            w[i] = wi
-            dv[i] = dvi
-            dwds[i] = dwi
-            g[i] = m[i] * (vi - v_old[i])
-        for i in range(k.size):
-            j = i + 1 if i < n - 1 else 0
-            f = h * k[i] * (w[i] - w[j])
-            g[i] += f
-            g[j] -= f
-        res = 0.0
-        for i in range(n):
-            res += abs(g[i])
         if not np.isfinite(res):
             status = 3
             break
@@ -180,14 +194,11 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
         # J ds = -g, J = diag(m v') + h K diag(w'): row i has sub -h k_{i-1} w'_{i-1},
         # diagonal m_i v'_i + h (k_{i-1} + k_i) w'_i, super -h k_i w'_{i+1}
         # (periodic: the seam face k_{n-1} also enters rows 0 and n - 1 and the two corners)
-        for i in range(n):
-            kl = k[i - 1] if i > 0 else (k[n - 1] if periodic else 0.0)
-            kr = k[i] if (i < n - 1 or periodic) else 0.0
-            dia[i] = m[i] * dv[i] + h * (kl + kr) * dwds[i]
-            sub_d[i] = -h * kl * dwds[i - 1] if i > 0 else 0.0
-            sup[i] = -h * kr * dwds[i + 1] if i < n - 1 else 0.0
-            rhs[i] = -g[i]
+        # (dia was formed with the residual, by _evaluate_1d)
+        cp = gt  # scratch until the trial point is evaluated: Thomas's modified super-diagonal
         if periodic:
+            uz = wt  # scratch too: the Sherman-Morrison vector u, and T^{-1} u
+            z = dwt
             top = -h * k[n - 1] * dwds[n - 1]  # the corner J[0, n-1]
             bottom = -h * k[n - 1] * dwds[0]   # the corner J[n-1, 0]
             gamma = -dia[0]
@@ -197,13 +208,13 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
                 uz[i] = 0.0
             uz[0] = gamma
             uz[n - 1] += bottom
-            ok = _thomas(sub_d, dia, sup, rhs, cp, ds) and _thomas(sub_d, dia, sup, uz, cp, z)
+            ok = _thomas(k, h, dwds, dia, g, -1.0, cp, ds) and _thomas(k, h, dwds, dia, uz, 1.0, cp, z)
             if ok:
                 fac = (ds[0] + top / gamma * ds[n - 1]) / (1.0 + z[0] + top / gamma * z[n - 1])
                 for i in range(n):
                     ds[i] -= fac * z[i]
         else:
-            ok = _thomas(sub_d, dia, sup, rhs, cp, ds)
+            ok = _thomas(k, h, dwds, dia, g, -1.0, cp, ds)
         if not ok:
             status = 4
             break
@@ -216,6 +227,7 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
             slope += g[i] * dwds[i] * ds[i]
             dmax = max(dmax, abs(ds[i]))
             smax = max(smax, abs(s[i]))
+            st[i] = max(s[i] + ds[i], s_lower)  # the full step's trial point
         if dmax <= STAGNATION * smax and res <= STAGNATION_RESIDUAL:
             # the Newton correction is below the round-off of s: the residual is at its floor
             status = 0
@@ -225,19 +237,28 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
             break
         alpha = 1.0
         accepted = False
-        et = e0
         while alpha > 1e-10:
-            for i in range(n):
-                st[i] = max(s[i] + alpha * ds[i], s_lower)
-            et, scale_t = _energy_1d(literally(name), st, v_old, m, k, h, wbuf)
-            if armijo_accepts(et, e0, alpha, slope, scale):
+            if alpha < 1.0:
+                for i in range(n):
+                    st[i] = max(s[i] + alpha * ds[i], s_lower)
+            rt, et, scale_t = _evaluate_1d(literally(name), st, v_old, m, k, h, vt, wt, dwt, diat, gt)
+            if (alpha == 1.0 and rt <= 0.5 * best) or armijo_accepts(et, e0, alpha, slope, scale):
                 accepted = True
                 break
             alpha *= 0.5
         if not accepted:
             status = 2
             break
+        s, st = st, s  # the trial point and its evaluation become the iterate
+        g, gt = gt, g
+        w, wt = wt, w
+        dwds, dwt = dwt, dwds
+        dia, diat = diat, dia
+        v, vt = vt, v
+        v_in_s0 = not v_in_s0
+        res, e0, scale = rt, et, scale_t
+        best = min(best, res)
+    if not v_in_s0:
         for i in range(n):
-            s[i] = st[i]
-        e0, scale = et, scale_t
+            s0[i] = v[i]
     return s, it, res, status

@@ -108,6 +108,12 @@ class Resolvent:
         self._linear = entry(coeffs, self.shape, divergence)
         self.linear_solver = entry.name
 
+    @property
+    def compiled_1d(self) -> bool:
+        """True when every step runs the compiled 1-D kernel (:func:`newton_kernel_1d`), whose
+        acceptance test makes any start safe (the backward-Euler predictor is used there)."""
+        return bool(self._linear.runs_newton)
+
     # -- checkpoint hook: state reused across steps -------------------------------------------
     def get_state(self) -> dict:
         """State that the steps reuse and that changes results (e.g. a reused preconditioner), as a
@@ -136,6 +142,11 @@ class Resolvent:
         if v_old.shape != self.shape:
             raise ValueError(f"v_old has shape {v_old.shape}, the grid {self.shape}.")
         d = self.divergence
+        if self._linear.runs_newton and w0 is not None and d.variable == "w":
+            # the 1-D kernel from a given w0: the start below in three operations, when it is finite
+            s0 = np.maximum(np.asarray(w0, dtype=float), d.s_lower)
+            if np.isfinite(s0).all():
+                return self._kernel_step(v_old, s0, h)
         if d.variable == "v" or w0 is None:
             s0 = d.s_from_w(self.initial_guess(v_old)) if d.variable == "w" else v_old.copy()
         else:
@@ -146,10 +157,8 @@ class Resolvent:
             floor = 1e-14 * max(float(np.max(v_old)), 1e-300)
             s0 = np.where(np.isfinite(s0), s0, d.s_from_w(d.phi(np.full(self.shape, floor))))
         if self._linear.runs_newton:
-            s, it, lin, res, status = self._linear.newton(d.s_lower, v_old, s0, self.cell_mass, h, self.tol,
-                                                          self.max_iter)
-        else:
-            s, it, lin, res, status = self._newton(v_old, s0, h)
+            return self._kernel_step(v_old, s0, h)
+        s, it, lin, res, status = self._newton(v_old, s0, h)
         v, w, _, _ = d.s_state(s)
         v = np.array(v, dtype=float)
         w = np.array(w, dtype=float)
@@ -160,6 +169,21 @@ class Resolvent:
             mass_new = float(np.sum(self.cell_mass * v))
             if mass_new > 0:
                 v *= float(np.sum(self.cell_mass * v_old)) / mass_new
+        return ResolventResult(v=v, w=w, converged=(status == 0), newton_iterations=int(it),
+                               linear_iterations=int(lin), residual=float(res), status=int(status))
+
+    def _kernel_step(self, v_old, s0, h) -> ResolventResult:
+        """The 1-D step by the compiled kernel (:func:`newton_kernel_1d`): it returns ``s`` and leaves
+        ``v(s)`` in ``s0`` (a fresh array here), so neither is recomputed; the same mass rescaling."""
+        d = self.divergence
+        m = self.cell_mass
+        s, it, lin, res, status = self._linear.newton(d.s_lower, v_old, s0, m, h, self.tol, self.max_iter)
+        v = s0
+        w = s if d.variable == "w" else d.phi(s)
+        if status == 0:  # as in __call__: the mass to round-off
+            mass_new = float(m @ v)
+            if mass_new > 0:
+                v *= float(m @ v_old) / mass_new
         return ResolventResult(v=v, w=w, converged=(status == 0), newton_iterations=int(it),
                                linear_iterations=int(lin), residual=float(res), status=int(status))
 

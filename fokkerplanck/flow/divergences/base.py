@@ -21,7 +21,8 @@ class Kernels(NamedTuple):
     name in the registry at compile time and cached per name (define the function in a file, not
     interactively, so that the cache can be trusted). ``newton_1d(s_lower, v_old, s0, m, k, h,
     tol, max_iter)``: the cached entry point, ``newton_kernel_1d("<name>", ...)`` with the name
-    written as a constant (three lines; see ``jensen_shannon.py``).
+    written as a constant (three lines; see ``jensen_shannon.py``); it returns ``(s, iterations,
+    residual, status)`` and leaves ``v(s)`` in ``s0``.
     """
 
     state: Callable

@@ -8,7 +8,7 @@ from numba import njit
 from ..newton_1d import newton_kernel_1d
 from .base import Divergence, Kernels, register
 
-__all__ = ["JENSEN_SHANNON"]
+__all__ = ["JENSEN_SHANNON", "js_f_and_prime"]
 
 @njit(cache=True)
 def _js_f(x):
@@ -21,6 +21,15 @@ def _js_f(x):
 def _js_f_prime(x):
     # f'(x) = 1/2 ln(2x / (1+x)) = dJ/drho (eq. 18)
     return 0.5 * np.log(2.0 * x / (1.0 + x))
+
+
+@njit(cache=True)
+def js_f_and_prime(x):
+    """``(f(x), f'(x))`` of Jensen-Shannon at a scalar ``x >= 0`` with two logarithms (the formulas
+    of ``f`` and ``f_prime``; ``f'`` at ``max(x, 1e-300)``, finite at 0), for compiled diagnostics."""
+    safe = max(x, 1e-300)
+    a = np.log(2.0 * safe / (1.0 + safe))
+    return 0.5 * (x * a + np.log(2.0 / (1.0 + x))), 0.5 * a
 
 
 @njit(cache=True)
@@ -50,12 +59,19 @@ def _js_phi_prime(v):
 
 @njit(cache=True)
 def _state(s):
-    em = np.expm1(2.0 * s)
-    return em, s, 2.0 * np.exp(2.0 * s), 1.0, 0.5 * em - s
+    # one exponential per cell: v = e^{2s} - 1 and dv/ds = 2 e^{2s}, each from the other where that
+    # is exact to an ulp or two (e^{2s} >= 0.37 from expm1, else e^{2s} - 1 <= -0.63 from exp)
+    if s > -0.5:
+        em = np.expm1(2.0 * s)
+        e = em + 1.0
+    else:
+        e = np.exp(2.0 * s)
+        em = e - 1.0
+    return em, s, 2.0 * e, 1.0, 0.5 * em - s
 
 
 # numba's on-disk cache keys this wrapper on this file alone, not on newton_1d.py, whose kernel it
-# inlines: when the kernel changes, change this line too (kernel revision 2: cyclic solve, issue 21).
+# inlines: when the kernel changes, change this line too (kernel revision 5: one evaluation per trial, v in s0, issue 23).
 @njit(cache=True)
 def _newton_1d(s_lower, v_old, s0, m, k, h, tol, max_iter):
     return newton_kernel_1d("jsd", s_lower, v_old, s0, m, k, h, tol, max_iter)

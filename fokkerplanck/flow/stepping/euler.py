@@ -25,11 +25,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from .. import operators
 from .base import Scheme, register
 
-__all__ = ["BackwardEuler"]
+__all__ = ["BackwardEuler", "PREDICTOR_MAX_CHANGE"]
+
+#: The predictor moves ``w`` by at most this much per cell (``v`` by a factor of at most
+#: ``e^{0.2}`` for JSD): it extrapolates where the flow is smooth in time and keeps Newton's start
+#: near :math:`w^n` where ``w`` changes fast (large steps from rough data), where extrapolating
+#: overshoots (measured: at dt = 20 from a narrow start, the unclipped predictor is 5.5 off in ``w``).
+PREDICTOR_MAX_CHANGE = 0.1
 
 
 @register
@@ -43,7 +50,30 @@ class BackwardEuler(Scheme):
 
     @classmethod
     def step(cls, resolvent, state, h):
-        return resolvent(state.v, h, w0=state.phi)
+        w0 = cls.predictor(resolvent.divergence, state, h) if resolvent.compiled_1d else state.phi
+        return resolvent(state.v, h, w0=w0)
+
+    @staticmethod
+    def predictor(divergence, state, h):
+        r"""Newton's start for the step of size ``h``: :math:`w_p = w^n + \tfrac{h}{h_{n-1}}(w^n - w^{n-1})`,
+        the linear extrapolation of :math:`w = \Phi(v)` (its error is :math:`O(h^2)` where
+        :math:`w^n` itself is :math:`O(h)` off, which saves a Newton iteration per step), its
+        change clipped to :data:`PREDICTOR_MAX_CHANGE` per cell; ``w^n`` on the first step.
+
+        Used where the step is the compiled 1-D kernel (:attr:`Resolvent.compiled_1d
+        <fokkerplanck.flow.resolvent.Resolvent.compiled_1d>`); the sparse Newton path (2-D/3-D,
+        or a sparse solver chosen in 1-D) starts at :math:`w^n`, as before (not measured there).
+        :math:`w^{n-1}` is :attr:`RunState.phi_prev`, which checkpoints keep, so a resumed run
+        repeats the start bit for bit. Only a start: Newton converges from any (a divergence
+        iterating on ``v`` always starts at ``v^n``)."""
+        if state.v_prev is None or divergence.variable != "w":
+            return state.phi
+        w_prev = getattr(state, "phi_prev", None)
+        if w_prev is None:  # not kept (a checkpoint of an older version): from v^{n-1}
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w_prev = divergence.phi(state.v_prev)
+        pred, finite = _extrapolate(state.phi, w_prev, h / state.h_prev, PREDICTOR_MAX_CHANGE)
+        return pred if finite else state.phi
 
     @classmethod
     def local_error(cls, state, h, res, cell_mass, coeffs) -> float:
@@ -56,3 +86,15 @@ class BackwardEuler(Scheme):
     @classmethod
     def discrete_rate(cls, rate: float, h: float) -> float:
         return rate if h == 0 else math.log1p(h * rate) / h
+
+
+@njit(cache=True)
+def _extrapolate(w, w_prev, r, cap):
+    """``(w + clip(r (w - w_prev), -cap, cap), all finite)`` in one pass (the predictor's arithmetic)."""
+    out = np.empty_like(w)  # arrays of any shape (1-D where it is used)
+    finite = True
+    for i in range(w.size):
+        d = r * (w.flat[i] - w_prev.flat[i])
+        out.flat[i] = w.flat[i] + min(cap, max(-cap, d))
+        finite = finite and np.isfinite(d) and np.isfinite(out.flat[i])
+    return out, finite

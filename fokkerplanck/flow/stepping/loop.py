@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -13,7 +14,12 @@ from ..diagnostics import state_diagnostics
 from ..solution import ConvergenceError, Solution
 from .euler import BackwardEuler
 
-__all__ = ["TimeLoop", "RunState", "StateError", "HISTORY_KEYS", "density_problem", "history_problem"]
+__all__ = ["TimeLoop", "RunState", "StateError", "HISTORY_KEYS", "PHI_PREV_KEY", "density_problem",
+           "history_problem"]
+
+#: The key of :attr:`RunState.phi_prev` among a checkpoint's ``solver`` arrays (a resumed run then
+#: starts Newton where the uninterrupted one did, and is bit-identical to it).
+PHI_PREV_KEY = "loop.phi_prev"
 
 #: The per-step history of a run (one value per accepted step, and one for the initial state).
 HISTORY_KEYS = ("t", "dt", "mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2", "max_v",
@@ -91,6 +97,9 @@ class RunState:
     saved_v: list
     counters: dict
     solver: dict = field(default_factory=dict)  # the resolvent's reused state (Resolvent.get_state)
+    #: ``Phi`` of the previous step's solution as Newton returned it (the backward-Euler predictor's
+    #: :math:`w^{n-1}`); a checkpoint keeps it among the ``solver`` arrays under :data:`PHI_PREV_KEY`.
+    phi_prev: np.ndarray | None = None
 
     #: The counters a run keeps (their names; the values are non-negative ints).
     COUNTERS = ("n_steps", "n_rejected", "n_newton", "n_linear")
@@ -102,7 +111,7 @@ class RunState:
         lands on) and ``t_final`` check the time and the save index.
         """
         shape = tuple(shape)
-        for name in ("v", "phi") + (("v_prev",) if self.v_prev is not None else ()):
+        for name in ("v", "phi") + tuple(n for n in ("v_prev", "phi_prev") if getattr(self, n) is not None):
             arr = np.asarray(getattr(self, name))
             if arr.shape != shape or arr.dtype not in (np.float64, np.float32):
                 return [f"{name} has shape {arr.shape} ({arr.dtype}), expected floats of the grid shape {shape}"]
@@ -128,6 +137,8 @@ class RunState:
             val = getattr(self, name)
             if not isinstance(val, float) or not math.isfinite(val) or val < 0 or (name == "h_next" and val == 0):
                 return [f"{name} = {val!r} is out of range"]
+        if self.phi_prev is not None and self.v_prev is None:
+            return ["phi_prev is given without v_prev"]
         if (self.h_prev is None) != (self.v_prev is None) or (self.h_prev is not None and not (
                 math.isfinite(self.h_prev) and self.h_prev > 0)):
             return ["the previous step (h_prev, v_prev) is inconsistent"]
@@ -172,6 +183,7 @@ class TimeLoop:
         self.trackers, self.options = trackers, options
         self.marks = milestones(t_final, None if controller.adaptive else controller.dt, t_eval)
         self.save_tol = merge_tolerance(t_final)
+        self._save_at = None if t_eval is None else sorted(float(t) for t in np.ravel(t_eval))
         self.shortened = False  # a fixed step was retried shorter after a Newton failure
         self._state = None
 
@@ -185,9 +197,13 @@ class TimeLoop:
         return rec
 
     def maybe_save(self, st):
-        if self.t_eval is None or np.any(np.abs(self.t_eval - st.t) <= self.save_tol):
-            st.saved_t.append(st.t)
-            st.saved_v.append(st.v.copy())
+        # is some save time within save_tol of t? (t_eval sorted: the first one >= t - save_tol)
+        if self._save_at is not None:
+            i = bisect.bisect_left(self._save_at, st.t - self.save_tol)
+            if i == len(self._save_at) or self._save_at[i] > st.t + self.save_tol:
+                return
+        st.saved_t.append(st.t)
+        st.saved_v.append(st.v.copy())
 
     def build(self, st, status, message) -> Solution:
         p = self.problem
@@ -220,6 +236,8 @@ class TimeLoop:
         """The current :class:`RunState` (live arrays: copy them to keep them), with the resolvent's reused state."""
         st = self._state
         st.solver = self.resolvent.get_state()
+        if st.phi_prev is not None:
+            st.solver[PHI_PREV_KEY] = st.phi_prev
         return st
 
     def check_state(self, state) -> None:
@@ -231,8 +249,15 @@ class TimeLoop:
         found = state.problems(self.problem.grid.shape, self.marks, self.t_final)
         if found:
             raise StateError(found[0])
+        solver = dict(getattr(state, "solver", None) or {})
+        phi_prev = solver.pop(PHI_PREV_KEY, None)
+        if phi_prev is not None:
+            state.phi_prev = np.asarray(phi_prev)
+            found = state.problems(self.problem.grid.shape)
+            if found:
+                raise StateError(found[0])
         try:
-            self.resolvent.set_state(getattr(state, "solver", None) or {})
+            self.resolvent.set_state(solver)
         except ValueError as exc:
             raise StateError(str(exc)) from None
 
@@ -278,7 +303,7 @@ class TimeLoop:
                               f"(error estimate {ctl.last_error:.3g} > tolerance {ctl.tol:.3g}).", h, res.residual)
                 continue
             # accept
-            st.v_prev, st.h_prev = st.v, h
+            st.v_prev, st.h_prev, st.phi_prev = st.v, h, st.phi
             st.v, st.phi = res.v, res.w
             st.t = float(target_t) if lands else st.t + h
             if lands:
