@@ -48,6 +48,18 @@ from .newton_1d import STAGNATION, STAGNATION_RESIDUAL, armijo_accepts, newton_k
 
 __all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d", "AUTO_DIRECT_MAX_3D"]
 
+#: Keys of the predictor's state in :meth:`Resolvent.get_state` (next to the linear solver's).
+PREDICTOR_KEYS = ("predictor_v", "predictor_ds", "predictor_h")
+
+#: The predictor extrapolates the last step by at most this multiple (``h / h_last`` capped).
+PREDICTOR_MAX_RATIO = 2.0
+
+#: Largest relative tolerance of a Newton iteration's linear solve (:meth:`Resolvent.forcing`).
+FORCING_MAX = 1e-2
+
+#: The last Newton iteration's linear solve aims at ``FORCING_SAFETY * tol`` (:meth:`Resolvent.forcing`).
+FORCING_SAFETY = 0.1
+
 STATUS_MESSAGES = {
     0: "converged",
     1: "maximum number of Newton iterations reached",
@@ -68,6 +80,7 @@ class ResolventResult:
     linear_iterations: int
     residual: float
     status: int
+    predicted: bool = False  #: Newton started from the predictor (extrapolation of the last step)
 
     @property
     def message(self) -> str:
@@ -107,20 +120,67 @@ class Resolvent:
         entry = select(linear_solver, self.shape, divergence, periodic=operators.periodic_axes(coeffs, self.shape))
         self._linear = entry(coeffs, self.shape, divergence)
         self.linear_solver = entry.name
+        self._pred = None  # (v returned by the last call, its step s_new - s_old, its h): the predictor
 
     # -- checkpoint hook: state reused across steps -------------------------------------------
     def get_state(self) -> dict:
-        """State that the steps reuse and that changes results (e.g. a reused preconditioner), as a
-        dict of numpy arrays; a checkpoint stores it and :meth:`set_state` restores it, so a resumed
-        run is bit-identical to an uninterrupted one. ``{}`` when nothing is reused (1-D kernel)."""
-        return self._linear.get_state()
+        """State that the steps reuse and that changes results (a reused preconditioner, the predictor's
+        last step), as a dict of numpy arrays; a checkpoint stores it and :meth:`set_state` restores it,
+        so a resumed run is bit-identical to an uninterrupted one. ``{}`` when nothing is reused."""
+        state = dict(self._linear.get_state())
+        if self._pred is not None:
+            v_last, ds, h_last = self._pred
+            state.update({PREDICTOR_KEYS[0]: v_last, PREDICTOR_KEYS[1]: ds,
+                          PREDICTOR_KEYS[2]: np.asarray([h_last])})
+        return state
 
     def set_state(self, state: dict) -> None:
         """Restore what :meth:`get_state` returned (``{}``: drop any reused state). ValueError if malformed."""
-        self._linear.set_state(dict(state))
+        state = dict(state)
+        pred = [state.pop(k, None) for k in PREDICTOR_KEYS]
+        self._pred = None
+        if any(x is not None for x in pred):
+            try:
+                v_last, ds = (np.asarray(x, dtype=float) for x in pred[:2])
+                h_last = float(np.asarray(pred[2], dtype=float).ravel()[0])
+                ok = (v_last.shape == ds.shape == self.shape and np.isfinite(h_last) and h_last > 0
+                      and np.all(np.isfinite(ds)))
+            except (TypeError, ValueError, IndexError):
+                ok = False
+            if not ok:
+                raise ValueError("the saved predictor state is malformed")
+            self._pred = (v_last, ds, h_last)
+        self._linear.set_state(state)
 
     def initial_guess(self, v_old):
         return self.divergence.phi(v_old)
+
+    def _start(self, v_old, h, w0):
+        r"""Newton's start ``s0``, the Newton variable of ``v_old`` (``None`` where the predictor
+        does not run) and whether the predictor made ``s0``.
+
+        The predictor (numpy Newton, Newton variable ``w`` only): when ``v_old`` is the ``v`` that
+        the previous call returned (the next step of the same run), ``s0`` is the linear
+        extrapolation of the last step, :math:`s_0 = s(v_{old}) + \theta\,(s_n - s_{n-1})`,
+        :math:`\theta = \min(h / h_{last}, 2)`, projected onto :math:`s \ge s_{lower}`. Newton
+        converges to the same step from any start (its energy is strictly convex); a start within
+        :math:`O(h^2)` of the answer saves Newton iterations.
+        """
+        d = self.divergence
+        s_old = None
+        if d.variable == "w" and not self._linear.runs_newton:
+            s_old = d.s_from_w(self.initial_guess(v_old))
+            if self._pred is not None and np.array_equal(self._pred[0], v_old):
+                _, ds, h_last = self._pred
+                s0 = s_old + min(h / h_last, PREDICTOR_MAX_RATIO) * ds
+                if np.all(np.isfinite(s0)):
+                    return np.maximum(s0, d.s_lower), s_old, True
+        if d.variable == "v" or w0 is None:
+            s0 = (s_old if s_old is not None else d.s_from_w(self.initial_guess(v_old))) if d.variable == "w" \
+                else v_old.copy()
+        else:
+            s0 = d.s_from_w(np.asarray(w0, dtype=float))
+        return np.maximum(s0, d.s_lower), s_old, False
 
     def __call__(self, v_old, h, w0=None) -> ResolventResult:
         r"""Solve one step of size ``h`` from ``v_old`` (grid-shaped array).
@@ -128,6 +188,9 @@ class Resolvent:
         ``w0`` (a guess of :math:`w = \Phi(v)`, e.g. the previous step's) starts Newton; by default
         it starts at ``v_old``. For a divergence with Newton variable ``v`` (chi^2) Newton always
         starts at ``v_old``, which carries the support exactly (``Phi^{-1}(Phi(v))`` need not).
+        When ``v_old`` is the ``v`` this resolvent returned last, the predictor of :meth:`_start`
+        replaces ``w0`` (``result.predicted`` says so); the answer is the same step either way, to
+        the Newton tolerance.
         """
         v_old = np.asarray(v_old, dtype=float)
         h = float(h)
@@ -136,11 +199,7 @@ class Resolvent:
         if v_old.shape != self.shape:
             raise ValueError(f"v_old has shape {v_old.shape}, the grid {self.shape}.")
         d = self.divergence
-        if d.variable == "v" or w0 is None:
-            s0 = d.s_from_w(self.initial_guess(v_old)) if d.variable == "w" else v_old.copy()
-        else:
-            s0 = d.s_from_w(np.asarray(w0, dtype=float))
-        s0 = np.maximum(s0, d.s_lower)
+        s0, s_old, predicted = self._start(v_old, h, w0)
         if not np.all(np.isfinite(s0)):
             # Phi(0) = -inf (reverse KL: Phi = ln v): start empty cells at a tiny positive v instead
             floor = 1e-14 * max(float(np.max(v_old)), 1e-300)
@@ -160,18 +219,43 @@ class Resolvent:
             mass_new = float(np.sum(self.cell_mass * v))
             if mass_new > 0:
                 v *= float(np.sum(self.cell_mass * v_old)) / mass_new
+        if s_old is not None:
+            # the predictor's record of this step (a copy of v: the caller may change its array)
+            ds = np.where(np.isfinite(s_old), s - s_old, 0.0) if status == 0 else None
+            self._pred = None if ds is None else (v.copy(), ds, h)
         return ResolventResult(v=v, w=w, converged=(status == 0), newton_iterations=int(it),
-                               linear_iterations=int(lin), residual=float(res), status=int(status))
+                               linear_iterations=int(lin), residual=float(res), status=int(status),
+                               predicted=predicted)
 
     # -- numpy Newton for any dimension -------------------------------------------------------
+    def forcing(self, res):
+        r"""The relative tolerance :math:`\eta` of the linear solve at Newton residual ``res`` (inexact Newton).
+
+        .. math::
+
+            \eta = \min\big(\eta_{max},\ \max(r,\ c\,\mathrm{tol} / r)\big),
+
+        :math:`r` the L1 residual in units of mass (total mass 1). The new residual is about
+        :math:`\eta r` (the linear solve's) plus :math:`C r^2` (Newton's quadratic term, C about 1
+        here), so :math:`\eta = r` keeps quadratic convergence without over-solving early
+        iterations (Eisenstat and Walker's choice 2, with the measured ratio of successive
+        residuals replaced by the residual it predicts); and the last iteration needs only
+        :math:`\eta r \le c\,\mathrm{tol}` to end below ``tol`` (safety :math:`c` =
+        :data:`FORCING_SAFETY` for the 2-norm of the linear solve against the L1 of ``res``), not
+        :math:`\eta = r`, which solved it 1e4 times too accurately.
+        """
+        return min(FORCING_MAX, max(res, FORCING_SAFETY * self.tol / max(res, 1e-300)))
+
     def _energy(self, s, v_old, h):
-        d = self.divergence
+        """The step energy E at ``s``, the sum of the magnitudes of its terms (its round-off scale)
+        and ``s_state(s)`` (kept: the accepted trial's state is the next iteration's)."""
         m = self.cell_mass
-        _, w, _, _ = d.s_state(s)
-        F = d.phi_inv_antiderivative(w)
+        state = self.divergence.s_state(s)
+        w = state[1]
+        F = self.divergence.phi_inv_antiderivative(w)
         q = 0.5 * h * operators.dirichlet_form(self.coeffs, w, w)
         return (float(np.sum(m * (F - v_old * w))) + q,
-                float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q)
+                float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q, state)
 
     def _newton(self, v_old, s, h):
         r"""Newton in the Newton variable ``s`` with the projected Armijo search of
@@ -188,11 +272,11 @@ class Resolvent:
         s = np.maximum(np.array(s, dtype=float), d.s_lower)
         it = lin_total = 0
         status, res = 1, np.inf
-        e0, scale = self._energy(s, v_old, h)
+        e0, scale, state = self._energy(s, v_old, h)
         prev = np.inf
         full_step = False
         while True:
-            v, w, dv, dw = d.s_state(s)
+            v, w, dv, dw = state
             g = m * (v - v_old) + h * operators.apply_laplacian(self.coeffs, w)
             res = float(np.sum(np.abs(g)))
             if not np.isfinite(res):
@@ -212,10 +296,8 @@ class Resolvent:
             mdv = np.ravel(m * dv)
             try:
                 if d.variable == "w":
-                    # the Hessian diag(m (Phi^-1)'(w)) + hK; inexact Newton: the linear tolerance
-                    # follows the nonlinear residual (total mass 1), which keeps Newton's quadratic
-                    # convergence without over-solving early iterations
-                    y, lin = self._linear.solve_hessian(h, mdv, -g.ravel(), rtol=min(1e-2, res))
+                    # the Hessian diag(m (Phi^-1)'(w)) + hK, solved inexactly (see forcing)
+                    y, lin = self._linear.solve_hessian(h, mdv, -g.ravel(), rtol=self.forcing(res))
                 else:
                     # s = v: the symmetric form D hK D + diag(m v'), D = diag(sqrt(w')), assembled;
                     # ds is recovered from the rows of J, which needs the solve to round-off (an
@@ -243,7 +325,7 @@ class Resolvent:
             alpha, accepted = 1.0, False
             while alpha > 1e-10:
                 st = np.maximum(s + alpha * ds, d.s_lower)
-                et, scale_t = self._energy(st, v_old, h)
+                et, scale_t, state_t = self._energy(st, v_old, h)
                 if armijo_accepts(et, e0, alpha, slope, scale):
                     accepted = True
                     break
@@ -251,6 +333,6 @@ class Resolvent:
             if not accepted:
                 status = 2
                 break
-            s, e0, scale = st, et, scale_t
+            s, e0, scale, state = st, et, scale_t, state_t
             full_step = alpha == 1.0
         return s, it, lin_total, res, status
