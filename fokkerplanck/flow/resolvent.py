@@ -60,6 +60,10 @@ FORCING_MAX = 1e-2
 #: The last Newton iteration's linear solve aims at ``FORCING_SAFETY * tol`` (:meth:`Resolvent.forcing`).
 FORCING_SAFETY = 0.1
 
+#: A full Newton step that brings the residual to at most this fraction of it is taken without the
+#: energy's Armijo test (:meth:`Resolvent._newton`).
+LOCAL_ACCEPT = 0.5
+
 STATUS_MESSAGES = {
     0: "converged",
     1: "maximum number of Newton iterations reached",
@@ -246,16 +250,20 @@ class Resolvent:
         """
         return min(FORCING_MAX, max(res, FORCING_SAFETY * self.tol / max(res, 1e-300)))
 
-    def _energy(self, s, v_old, h):
-        """The step energy E at ``s``, the sum of the magnitudes of its terms (its round-off scale)
-        and ``s_state(s)`` (kept: the accepted trial's state is the next iteration's)."""
+    def _energy(self, s, v_old, h, state=None):
+        """The step energy E at ``s`` and the sum of the magnitudes of its terms (its round-off
+        scale); ``state`` is ``s_state(s)`` when known."""
         m = self.cell_mass
-        state = self.divergence.s_state(s)
-        w = state[1]
+        w = (self.divergence.s_state(s) if state is None else state)[1]
         F = self.divergence.phi_inv_antiderivative(w)
         q = 0.5 * h * operators.dirichlet_form(self.coeffs, w, w)
         return (float(np.sum(m * (F - v_old * w))) + q,
-                float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q, state)
+                float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q)
+
+    def _gradient(self, s, v_old, h):
+        """``(g, s_state(s))``: the residual ``g = M(v - v_old) + hK w`` (the gradient of E in ``w``)."""
+        state = self.divergence.s_state(s)
+        return self.cell_mass * (state[0] - v_old) + h * operators.apply_laplacian(self.coeffs, state[1]), state
 
     def _newton(self, v_old, s, h):
         r"""Newton in the Newton variable ``s`` with the projected Armijo search of
@@ -266,18 +274,22 @@ class Resolvent:
         solve :math:`S y = -D r`, then :math:`dw = D y` and :math:`ds = (-r - hK\,dw) / (m v')`
         (the rows of :math:`J ds = -r`; for ``s = w``, :math:`w' = 1` and ``ds = y``). No division by
         :math:`w'`, which vanishes at the bound of chi^2.
+
+        A full step whose residual is at most :data:`LOCAL_ACCEPT` times the current one is taken
+        without evaluating E (Newton's local phase: the new residual is needed next anyway, and E,
+        with its logarithms, cost a quarter of the time); any other step goes to the Armijo search
+        on E, which converges from any start.
         """
         d = self.divergence
         m = self.cell_mass
         s = np.maximum(np.array(s, dtype=float), d.s_lower)
         it = lin_total = 0
         status, res = 1, np.inf
-        e0, scale, state = self._energy(s, v_old, h)
+        g, state = self._gradient(s, v_old, h)
         prev = np.inf
         full_step = False
         while True:
             v, w, dv, dw = state
-            g = m * (v - v_old) + h * operators.apply_laplacian(self.coeffs, w)
             res = float(np.sum(np.abs(g)))
             if not np.isfinite(res):
                 status = 3
@@ -322,17 +334,24 @@ class Resolvent:
             if not slope <= 0.0:
                 status = 3 if not np.isfinite(slope) else 2
                 break
-            alpha, accepted = 1.0, False
-            while alpha > 1e-10:
-                st = np.maximum(s + alpha * ds, d.s_lower)
-                et, scale_t, state_t = self._energy(st, v_old, h)
-                if armijo_accepts(et, e0, alpha, slope, scale):
-                    accepted = True
+            st = np.maximum(s + ds, d.s_lower)
+            g_t, state_t = self._gradient(st, v_old, h)
+            full_step = accepted = float(np.sum(np.abs(g_t))) <= LOCAL_ACCEPT * res
+            if not accepted:  # the Armijo search on E from the full step
+                e0, scale = self._energy(s, v_old, h, state)
+                alpha = 1.0
+                while alpha > 1e-10:
+                    et, _ = self._energy(st, v_old, h, state_t if alpha == 1.0 else None)
+                    if armijo_accepts(et, e0, alpha, slope, scale):
+                        accepted = True
+                        break
+                    alpha *= 0.5
+                    st = np.maximum(s + alpha * ds, d.s_lower)
+                if not accepted:
+                    status = 2
                     break
-                alpha *= 0.5
-            if not accepted:
-                status = 2
-                break
-            s, e0, scale, state = st, et, scale_t, state_t
-            full_step = alpha == 1.0
+                full_step = alpha == 1.0
+                if not full_step:
+                    g_t, state_t = self._gradient(st, v_old, h)
+            s, g, state = st, g_t, state_t
         return s, it, lin_total, res, status
