@@ -176,8 +176,9 @@ class Resolvent:
             s_old = d.s_from_w(self.initial_guess(v_old))
             if self._pred is not None and np.array_equal(self._pred[0], v_old):
                 _, ds, h_last = self._pred
-                s0 = s_old + min(h / h_last, PREDICTOR_MAX_RATIO) * ds
-                if np.all(np.isfinite(s0)):
+                theta = min(h / h_last, PREDICTOR_MAX_RATIO)
+                s0 = s_old + theta * ds
+                if theta > 0 and np.all(np.isfinite(s0)):
                     return np.maximum(s0, d.s_lower), s_old, True
         if d.variable == "v" or w0 is None:
             s0 = (s_old if s_old is not None else d.s_from_w(self.initial_guess(v_old))) if d.variable == "w" \
