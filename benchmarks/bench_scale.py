@@ -5,6 +5,7 @@ Run as a user would, with no thread variables set::
     python benchmarks/bench_scale.py              # all cases
     python benchmarks/bench_scale.py 2d:256 3d:32 # chosen sizes only
     python benchmarks/bench_scale.py fipy gap     # FiPy ratios, spectral gaps only
+    python benchmarks/bench_scale.py growth       # 2-D time per step 64^2 ... 1024^2, ours and FiPy (issue 23)
 
 Each grid size runs in its own subprocess (peak RSS from ``resource.getrusage`` there). Per
 size it prints the wall time, Newton / CG iterations, the cost of one Newton iteration in units of
@@ -80,6 +81,52 @@ def child(kind, n, compare):
     print(json.dumps(out), flush=True)
 
 
+def child_fipy(n, tolerance):
+    from bench_fipy import fipy_solver_text
+
+    from fokkerplanck.fipy_reference import solve_fipy
+
+    grid, target, initial, T, dt = _problem("2d", n)
+    t0 = time.perf_counter()
+    th = solve_fipy(target, initial, grid, T, dt, tolerance=tolerance)
+    wall = time.perf_counter() - t0
+    print(json.dumps(dict(n=n, wall=wall, steps=int(th.n_steps), sweeps=int(th.n_sweeps), solver=fipy_solver_text(th),
+                          load=os.getloadavg()[0])), flush=True)
+
+
+def fitted_exponent(cells, seconds):
+    """Least-squares slope of log(time) against log(cells): time ~ cells^p."""
+    return float(np.polyfit(np.log(np.asarray(cells, float)), np.log(np.asarray(seconds, float)), 1)[0])
+
+
+def growth(sizes=(64, 128, 256, 512, 1024), fipy_max=256, fipy_tolerance=None):
+    """Time per step of the 2-D ring (20 steps of 0.1), ours and FiPy (its default solver at
+    ``fipy_tolerance``, None: its default) up to ``fipy_max``, each size in its own subprocess, with
+    the fitted exponents."""
+    rows = []
+    print("2-D ring | cells | ours s/step (Newton, CG) | FiPy s/step (sweeps) | ratio | load")
+    for n in sizes:
+        r = run_size("2d", n, False)
+        f = None
+        if n <= fipy_max:
+            out = subprocess.run([sys.executable, __file__, "--fipy", str(n), repr(fipy_tolerance)],
+                                 capture_output=True, text=True, env=os.environ.copy())
+            f = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+        ours = r["wall"] / 20
+        rows.append((n, r["cells"], ours, None if f is None else f["wall"] / f["steps"]))
+        print(f"{n}^2 | {r['cells']} | {ours * 1e3:.1f} ms ({r['newton']}, {r['cg']}) | "
+              + ("-" if f is None else f"{f['wall'] / f['steps']:.3f} s ({f['sweeps']}) [{f['solver']}]") + " | "
+              + ("-" if f is None else f"{f['wall'] / f['steps'] / ours:.0f}x") + f" | {os.getloadavg()[0]:.1f}",
+              flush=True)
+    cells = [c for _, c, _, _ in rows]
+    print(f"fitted exponent, ours (time per step ~ cells^p): p = {fitted_exponent(cells, [o for *_, o, _ in rows]):.2f} "
+          f"over {sizes[0]}^2-{sizes[-1]}^2, "
+          f"{fitted_exponent(cells[-3:], [o for *_, o, _ in rows][-3:]):.2f} over the last three sizes", flush=True)
+    fr = [(c, f) for _, c, _, f in rows if f is not None]
+    if len(fr) >= 2:
+        print(f"fitted exponent, FiPy: p = {fitted_exponent(*zip(*fr)):.2f} over the sizes it ran", flush=True)
+
+
 def run_size(kind, n, compare):
     r = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(int(compare))],
                        capture_output=True, text=True, env=os.environ.copy())
@@ -100,12 +147,9 @@ def fipy_cases():
     print(f"1-D case (a): ours {a['t_ours']:.3f}s  FiPy {a['t_fipy']:.2f}s  ratio {a['t_fipy'] / a['t_ours']:.0f}x "
           f"(target >= 100x)  L1 err ours/FiPy {np.abs(a['ours'].u[-1] - a['ref']).sum() * a['grid'].cell_volume:.2e}"
           f"/{np.abs(a['theirs'].u[-1] - a['ref']).sum() * a['grid'].cell_volume:.2e}", flush=True)
-    b = bf.case_b(128, with_fipy=True, with_ref=True)
-    vol = b["grid"].cell_volume
-    print(f"2-D 128^2 ring (b): ours {b['t_ours']:.3f}s ({b['ours'].options['linear_solver']})  FiPy {b['t_fipy']:.2f}s  "
-          f"ratio {b['t_fipy'] / b['t_ours']:.1f}x (target >= 30x)  L1 err ours/FiPy "
-          f"{np.abs(b['ours'].u[-1] - b['ref']).sum() * vol:.2e}/{np.abs(b['theirs'].u[-1] - b['ref']).sum() * vol:.2e}",
-          flush=True)
+    print(f"   FiPy ran {bf.fipy_solver_text(a['theirs'])}", flush=True)
+    # 2-D 128^2 ring: FiPy at its default tolerance and at 1e-12, each against a refined reference
+    bf.report_equal_accuracy(bf.equal_accuracy_2d(128, tolerances=(None, 1e-12)))
 
 
 def spectral_gaps(sizes=(32, 64)):
@@ -127,6 +171,8 @@ def main(args):
         ("2d", "128"), ("2d", "256"), ("2d", "512"), ("2d", "1024"), ("3d", "32"), ("3d", "64"), ("3d", "128")]
     if not args or "fipy" in args:
         fipy_cases()
+    if "growth" in args:
+        growth()
     if not args or "gap" in args:
         spectral_gaps()
     if not sizes:
@@ -152,5 +198,7 @@ def main(args):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(sys.argv[2], int(sys.argv[3]), bool(int(sys.argv[4])))
+    elif sys.argv[1:2] == ["--fipy"]:
+        child_fipy(int(sys.argv[2]), None if sys.argv[3] == "None" else float(sys.argv[3]))
     else:
         main(sys.argv[1:])
