@@ -287,11 +287,13 @@ class Resolvent:
         it = lin_total = 0
         status, res = 1, np.inf
         g, state = self._gradient(s, v_old, h)
+        res_next = float(np.sum(np.abs(g)))
         prev = np.inf
         full_step = False
+        bounded = bool(np.isfinite(d.s_lower))
         while True:
             v, w, dv, dw = state
-            res = float(np.sum(np.abs(g)))
+            res = res_next
             if not np.isfinite(res):
                 status = 3
                 break
@@ -327,17 +329,24 @@ class Resolvent:
             else:
                 dW = np.sqrt(dw) * y
                 ds = (-g - h * operators.apply_laplacian(self.coeffs, dW)) / (m * dv)
-            ds = np.where((s <= d.s_lower) & (ds < 0), 0.0, ds)  # projection at the bound
-            slope = float(np.sum(g * dw * ds))
-            if np.max(np.abs(ds)) <= STAGNATION * max(1.0, float(np.max(np.abs(s)))) and res <= STAGNATION_RESIDUAL:
+            if bounded:
+                at = s <= d.s_lower
+                if at.any():
+                    ds = np.where(at & (ds < 0), 0.0, ds)  # projection at the bound
+            # the directional derivative of E along ds (w' = 1 when s = w)
+            slope = float(np.dot(g.ravel(), ds.ravel()) if d.variable == "w" else np.sum(g * dw * ds))
+            if res <= STAGNATION_RESIDUAL and np.max(np.abs(ds)) <= STAGNATION * max(1.0, float(np.max(np.abs(s)))):
                 status = 0  # correction below the round-off of s: the residual is at its floor
                 break
             if not slope <= 0.0:
                 status = 3 if not np.isfinite(slope) else 2
                 break
-            st = np.maximum(s + ds, d.s_lower)
+            st = s + ds
+            if bounded:
+                np.maximum(st, d.s_lower, out=st)
             g_t, state_t = self._gradient(st, v_old, h)
-            full_step = accepted = float(np.sum(np.abs(g_t))) <= LOCAL_ACCEPT * res
+            res_next = float(np.sum(np.abs(g_t)))
+            full_step = accepted = res_next <= LOCAL_ACCEPT * res
             if not accepted:  # the Armijo search on E from the full step
                 e0, scale = self._energy(s, v_old, h, state)
                 alpha = 1.0
@@ -354,5 +363,6 @@ class Resolvent:
                 full_step = alpha == 1.0
                 if not full_step:
                     g_t, state_t = self._gradient(st, v_old, h)
+                    res_next = float(np.sum(np.abs(g_t)))
             s, g, state = st, g_t, state_t
         return s, it, lin_total, res, status
