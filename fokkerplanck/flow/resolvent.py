@@ -333,8 +333,9 @@ class Resolvent:
                 at = s <= d.s_lower
                 if at.any():
                     ds = np.where(at & (ds < 0), 0.0, ds)  # projection at the bound
-            # the directional derivative of E along ds (w' = 1 when s = w)
-            slope = float(np.dot(g.ravel(), ds.ravel()) if d.variable == "w" else np.sum(g * dw * ds))
+            # the directional derivative of E along ds (w' = 1 when s = w; no np.dot: a BLAS call,
+            # whose threads then spin against the solver's kernels on a busy machine)
+            slope = float(np.sum(g * ds) if d.variable == "w" else np.sum(g * dw * ds))
             if res <= STAGNATION_RESIDUAL and np.max(np.abs(ds)) <= STAGNATION * max(1.0, float(np.max(np.abs(s)))):
                 status = 0  # correction below the round-off of s: the residual is at its floor
                 break
