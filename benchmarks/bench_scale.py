@@ -54,9 +54,9 @@ def child(kind, n, compare):
     fp.solve(tgt, ini, g, 2 * dt, dt)  # numba compile / cache load
     compile_s = time.perf_counter() - t0
     grid, target, initial, T, dt = _problem(kind, n)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sol = fp.solve(target, initial, grid, T, dt)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GiB (ru_maxrss in KiB)
     p = fp.setup(target, initial, grid)
     H = (operators.laplacian_matrix(p.coeffs, grid.shape) + sp.eye(grid.size)).tocsr()
@@ -67,7 +67,7 @@ def child(kind, n, compare):
     for _ in range(reps):
         H @ x
     matvec = (time.perf_counter() - t1) / reps
-    out = dict(kind=kind, n=n, cells=grid.size, wall=wall, newton=sol.n_newton, cg=sol.n_linear,
+    out = dict(kind=kind, n=n, cells=grid.size, wall=wall, cpu=cpu, load=os.getloadavg()[0], newton=sol.n_newton, cg=sol.n_linear,
                solver=sol.options["linear_solver"], rss_gib=rss, matvec_s=matvec,
                per_newton_matvecs=wall / sol.n_newton / matvec, compile_s=compile_s,
                mass_drift=float(np.abs(sol.history["mass"] - 1).max()))
@@ -87,10 +87,10 @@ def child_fipy(n, tolerance):
     from fokkerplanck.fipy_reference import solve_fipy
 
     grid, target, initial, T, dt = _problem("2d", n)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     th = solve_fipy(target, initial, grid, T, dt, tolerance=tolerance)
-    wall = time.perf_counter() - t0
-    print(json.dumps(dict(n=n, wall=wall, steps=int(th.n_steps), sweeps=int(th.n_sweeps), solver=fipy_solver_text(th),
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps(dict(n=n, wall=wall, cpu=cpu, steps=int(th.n_steps), sweeps=int(th.n_sweeps), solver=fipy_solver_text(th),
                           load=os.getloadavg()[0])), flush=True)
 
 
@@ -104,7 +104,8 @@ def growth(sizes=(64, 128, 256, 512, 1024), fipy_max=256, fipy_tolerance=None):
     ``fipy_tolerance``, None: its default) up to ``fipy_max``, each size in its own subprocess, with
     the fitted exponents."""
     rows = []
-    print("2-D ring | cells | ours s/step (Newton, CG) | FiPy s/step (sweeps) | ratio | load")
+    print("2-D ring | cells | ours per step: wall, CPU (Newton, CG; matvecs per Newton) | FiPy per step: wall, CPU "
+          "(sweeps) | ratio wall, CPU | load")
     for n in sizes:
         r = run_size("2d", n, False)
         f = None
@@ -114,10 +115,12 @@ def growth(sizes=(64, 128, 256, 512, 1024), fipy_max=256, fipy_tolerance=None):
             f = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
         ours = r["wall"] / 20
         rows.append((n, r["cells"], ours, None if f is None else f["wall"] / f["steps"]))
-        print(f"{n}^2 | {r['cells']} | {ours * 1e3:.1f} ms ({r['newton']}, {r['cg']}) | "
-              + ("-" if f is None else f"{f['wall'] / f['steps']:.3f} s ({f['sweeps']}) [{f['solver']}]") + " | "
-              + ("-" if f is None else f"{f['wall'] / f['steps'] / ours:.0f}x") + f" | {os.getloadavg()[0]:.1f}",
-              flush=True)
+        print(f"{n}^2 | {r['cells']} | {ours * 1e3:.1f} ms, {r['cpu'] / 20 * 1e3:.1f} ms ({r['newton']}, {r['cg']}; "
+              f"{r['per_newton_matvecs']:.0f}) | "
+              + ("-" if f is None else f"{f['wall'] / f['steps']:.3f} s, {f['cpu'] / f['steps']:.3f} s ({f['sweeps']}) "
+                                       f"[{f['solver']}]") + " | "
+              + ("-" if f is None else f"{f['wall'] / f['steps'] / ours:.0f}x, {f['cpu'] / r['cpu']:.0f}x")
+              + f" | {r['load']:.1f}" + ("" if f is None else f", {f['load']:.1f}"), flush=True)
     cells = [c for _, c, _, _ in rows]
     print(f"fitted exponent, ours (time per step ~ cells^p): p = {fitted_exponent(cells, [o for *_, o, _ in rows]):.2f} "
           f"over {sizes[0]}^2-{sizes[-1]}^2, "
