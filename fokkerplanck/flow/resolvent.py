@@ -30,8 +30,13 @@ Hessian is tridiagonal and the whole Newton iteration runs in one numba-compiled
 preconditioned conjugate gradients: ``"multigrid"`` (the default there) preconditions with one
 V-cycle of a matrix-free geometric multigrid whose cost grows like the grid; ``"direct"``
 (SuperLU) and ``"amg"`` (pyamg) reuse a preconditioner built from a recent assembled Hessian. The
-CG tolerance follows the Newton residual (inexact Newton). ``"auto"`` asks each solver where it
-applies and picks by their own ranks (:func:`fokkerplanck.flow.linear.select`).
+CG tolerance follows the Newton residual (inexact Newton, :meth:`Resolvent.forcing`). ``"auto"``
+asks each solver where it applies and picks by their own ranks (:func:`fokkerplanck.flow.linear.select`).
+
+Outside the 1-D kernel, Newton starts from a *predictor* (the last step extrapolated, when a call
+continues the previous one) and takes a full step that halves the residual without evaluating
+the energy; neither changes the answer beyond the Newton tolerance (both remain a start and an
+acceptance test for the same convex minimisation).
 """
 
 from __future__ import annotations
