@@ -63,13 +63,14 @@ def child(kind, n, compare):
     x = np.random.default_rng(0).random(grid.size)
     H @ x
     reps = max(5, int(2e7 // H.nnz))
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for _ in range(reps):
         H @ x
-    matvec = (time.perf_counter() - t1) / reps
+    matvec, matvec_cpu = (time.perf_counter() - t1) / reps, (time.process_time() - c1) / reps
     out = dict(kind=kind, n=n, cells=grid.size, wall=wall, cpu=cpu, load=os.getloadavg()[0], newton=sol.n_newton, cg=sol.n_linear,
                solver=sol.options["linear_solver"], rss_gib=rss, matvec_s=matvec,
                per_newton_matvecs=wall / sol.n_newton / matvec, compile_s=compile_s,
+               per_newton_matvecs_cpu=cpu / sol.n_newton / matvec_cpu,  # the same in CPU time (shared machine)
                mass_drift=float(np.abs(sol.history["mass"] - 1).max()))
     if compare:
         old = "direct" if kind == "2d" else "amg"
@@ -116,12 +117,14 @@ def growth(sizes=(64, 128, 256, 512, 1024), fipy_max=256, fipy_tolerance=None):
         ours = r["wall"] / 20
         rows.append((n, r["cells"], ours, None if f is None else f["wall"] / f["steps"]))
         print(f"{n}^2 | {r['cells']} | {ours * 1e3:.1f} ms, {r['cpu'] / 20 * 1e3:.1f} ms ({r['newton']}, {r['cg']}; "
-              f"{r['per_newton_matvecs']:.0f}) | "
+              f"{r['per_newton_matvecs']:.0f} wall, {r['per_newton_matvecs_cpu']:.0f} CPU) | "
               + ("-" if f is None else f"{f['wall'] / f['steps']:.3f} s, {f['cpu'] / f['steps']:.3f} s ({f['sweeps']}) "
                                        f"[{f['solver']}]") + " | "
               + ("-" if f is None else f"{f['wall'] / f['steps'] / ours:.0f}x, {f['cpu'] / r['cpu']:.0f}x")
               + f" | {r['load']:.1f}" + ("" if f is None else f", {f['load']:.1f}"), flush=True)
     cells = [c for _, c, _, _ in rows]
+    if len(rows) < 2:
+        return
     print(f"fitted exponent, ours (time per step ~ cells^p): p = {fitted_exponent(cells, [o for *_, o, _ in rows]):.2f} "
           f"over {sizes[0]}^2-{sizes[-1]}^2, "
           f"{fitted_exponent(cells[-3:], [o for *_, o, _ in rows][-3:]):.2f} over the last three sizes", flush=True)
@@ -189,7 +192,8 @@ def main(args):
             print(f"{kind} {n}: failed")
             continue
         line = (f"{kind} {n}^{2 if kind == '2d' else 3} | {r['cells']} | {r['solver']} | {r['wall']:.2f}s | "
-                f"{r['newton']} / {r['cg']} | {r['per_newton_matvecs']:.0f} (matvec {r['matvec_s'] * 1e3:.2f} ms) | "
+                f"{r['newton']} / {r['cg']} | {r['per_newton_matvecs']:.0f}, CPU time {r['per_newton_matvecs_cpu']:.0f} "
+                f"(matvec {r['matvec_s'] * 1e3:.2f} ms) | "
                 f"{r['rss_gib']:.2f} GiB | ")
         if "old" in r:
             line += (f"{r['old']} {r['old_wall']:.2f}s ({r['old_newton']} Newton), max|du| {r['max_diff']:.1e}, "
