@@ -22,7 +22,7 @@ from numba import literally, njit
 from numba.core import types
 from numba.extending import overload
 
-__all__ = ["newton_kernel_1d", "kernel_state", "armijo_accepts", "STAGNATION", "STAGNATION_RESIDUAL"]
+__all__ = ["newton_kernel_1d", "kernel_state", "armijo_accepts", "STAGNATION", "STAGNATION_RESIDUAL", "LOCAL_ACCEPT"]
 
 #: Newton also stops (converged) when its correction is below this relative size, i.e. at the
 #: round-off floor of w, provided the residual is below STAGNATION_RESIDUAL. The floor of the
@@ -30,6 +30,11 @@ __all__ = ["newton_kernel_1d", "kernel_state", "armijo_accepts", "STAGNATION", "
 #: tolerance alone would fail for very large steps.
 STAGNATION = 1e-14
 STAGNATION_RESIDUAL = 1e-8
+
+#: The cheap acceptance test of a full Newton step: its residual is at most this fraction of the
+#: smallest residual so far (then the Armijo test on the step energy is not needed; see
+#: :func:`newton_kernel_1d`). Shared by the compiled 1-D kernel and the sparse Newton iteration.
+LOCAL_ACCEPT = 0.5
 
 
 def kernel_state(name, s):  # pragma: no cover - replaced by its compiled overload inside kernels
@@ -242,7 +247,7 @@ def newton_kernel_1d(name, s_lower, v_old, s0, m, k, h, tol, max_iter):
                 for i in range(n):
                     st[i] = max(s[i] + alpha * ds[i], s_lower)
             rt, et, scale_t = _evaluate_1d(literally(name), st, v_old, m, k, h, vt, wt, dwt, diat, gt)
-            if (alpha == 1.0 and rt <= 0.5 * best) or armijo_accepts(et, e0, alpha, slope, scale):
+            if (alpha == 1.0 and rt <= LOCAL_ACCEPT * best) or armijo_accepts(et, e0, alpha, slope, scale):
                 accepted = True
                 break
             alpha *= 0.5

@@ -30,8 +30,13 @@ Hessian is tridiagonal and the whole Newton iteration runs in one numba-compiled
 preconditioned conjugate gradients: ``"multigrid"`` (the default there) preconditions with one
 V-cycle of a matrix-free geometric multigrid whose cost grows like the grid; ``"direct"``
 (SuperLU) and ``"amg"`` (pyamg) reuse a preconditioner built from a recent assembled Hessian. The
-CG tolerance follows the Newton residual (inexact Newton). ``"auto"`` asks each solver where it
-applies and picks by their own ranks (:func:`fokkerplanck.flow.linear.select`).
+CG tolerance follows the Newton residual (inexact Newton, :meth:`Resolvent.forcing`). ``"auto"``
+asks each solver where it applies and picks by their own ranks (:func:`fokkerplanck.flow.linear.select`).
+
+Newton starts where the time scheme says (backward Euler passes its *predictor*, the last step
+extrapolated) and takes a full step that halves the smallest residual so far without evaluating
+the energy, as the 1-D kernel does; neither changes the answer beyond the Newton tolerance (both
+remain a start and an acceptance test for the same convex minimisation).
 """
 
 from __future__ import annotations
@@ -44,9 +49,15 @@ from . import operators
 from .divergences import Divergence
 from .linear import select
 from .linear.direct import AUTO_DIRECT_MAX_3D
-from .newton_1d import STAGNATION, STAGNATION_RESIDUAL, armijo_accepts, newton_kernel_1d
+from .newton_1d import LOCAL_ACCEPT, STAGNATION, STAGNATION_RESIDUAL, armijo_accepts, newton_kernel_1d
 
 __all__ = ["Resolvent", "ResolventResult", "newton_kernel_1d", "AUTO_DIRECT_MAX_3D"]
+
+#: Largest relative tolerance of a Newton iteration's linear solve (:meth:`Resolvent.forcing`).
+FORCING_MAX = 1e-2
+
+#: The last Newton iteration's linear solve aims at ``FORCING_SAFETY * tol`` (:meth:`Resolvent.forcing`).
+FORCING_SAFETY = 0.1
 
 STATUS_MESSAGES = {
     0: "converged",
@@ -110,8 +121,7 @@ class Resolvent:
 
     @property
     def compiled_1d(self) -> bool:
-        """True when every step runs the compiled 1-D kernel (:func:`newton_kernel_1d`), whose
-        acceptance test makes any start safe (the backward-Euler predictor is used there)."""
+        """True when every step runs the compiled 1-D kernel (:func:`newton_kernel_1d`)."""
         return bool(self._linear.runs_newton)
 
     # -- checkpoint hook: state reused across steps -------------------------------------------
@@ -134,6 +144,9 @@ class Resolvent:
         ``w0`` (a guess of :math:`w = \Phi(v)`, e.g. the previous step's) starts Newton; by default
         it starts at ``v_old``. For a divergence with Newton variable ``v`` (chi^2) Newton always
         starts at ``v_old``, which carries the support exactly (``Phi^{-1}(Phi(v))`` need not).
+        A time scheme passes its predictor as ``w0`` (:meth:`BackwardEuler.predictor
+        <fokkerplanck.flow.stepping.euler.BackwardEuler.predictor>`); the answer is the same step
+        from any start, to the Newton tolerance (the step energy is strictly convex).
         """
         v_old = np.asarray(v_old, dtype=float)
         h = float(h)
@@ -188,14 +201,38 @@ class Resolvent:
                                linear_iterations=int(lin), residual=float(res), status=int(status))
 
     # -- numpy Newton for any dimension -------------------------------------------------------
-    def _energy(self, s, v_old, h):
-        d = self.divergence
+    def forcing(self, res):
+        r"""The relative tolerance :math:`\eta` of the linear solve at Newton residual ``res`` (inexact Newton).
+
+        .. math::
+
+            \eta = \min\big(\eta_{max},\ \max(r,\ c\,\mathrm{tol} / r)\big),
+
+        :math:`r` the L1 residual in units of mass (total mass 1). The new residual is about
+        :math:`\eta r` (the linear solve's) plus :math:`C r^2` (Newton's quadratic term, C about 1
+        here), so :math:`\eta = r` keeps quadratic convergence without over-solving early
+        iterations (Eisenstat and Walker's choice 2, with the measured ratio of successive
+        residuals replaced by the residual it predicts); and the last iteration needs only
+        :math:`\eta r \le c\,\mathrm{tol}` to end below ``tol`` (safety :math:`c` =
+        :data:`FORCING_SAFETY` for the 2-norm of the linear solve against the L1 of ``res``), not
+        :math:`\eta = r`, which solved it 1e4 times too accurately.
+        """
+        return min(FORCING_MAX, max(res, FORCING_SAFETY * self.tol / max(res, 1e-300)))
+
+    def _energy(self, s, v_old, h, state=None):
+        """The step energy E at ``s`` and the sum of the magnitudes of its terms (its round-off
+        scale); ``state`` is ``s_state(s)`` when known."""
         m = self.cell_mass
-        _, w, _, _ = d.s_state(s)
-        F = d.phi_inv_antiderivative(w)
+        w = (self.divergence.s_state(s) if state is None else state)[1]
+        F = self.divergence.phi_inv_antiderivative(w)
         q = 0.5 * h * operators.dirichlet_form(self.coeffs, w, w)
         return (float(np.sum(m * (F - v_old * w))) + q,
                 float(np.sum(m * (np.abs(F) + np.abs(v_old * w)))) + q)
+
+    def _gradient(self, s, v_old, h):
+        """``(g, s_state(s))``: the residual ``g = M(v - v_old) + hK w`` (the gradient of E in ``w``)."""
+        state = self.divergence.s_state(s)
+        return self.cell_mass * (state[0] - v_old) + h * operators.apply_laplacian(self.coeffs, state[1]), state
 
     def _newton(self, v_old, s, h):
         r"""Newton in the Newton variable ``s`` with the projected Armijo search of
@@ -206,19 +243,28 @@ class Resolvent:
         solve :math:`S y = -D r`, then :math:`dw = D y` and :math:`ds = (-r - hK\,dw) / (m v')`
         (the rows of :math:`J ds = -r`; for ``s = w``, :math:`w' = 1` and ``ds = y``). No division by
         :math:`w'`, which vanishes at the bound of chi^2.
+
+        A full step whose residual is at most :data:`LOCAL_ACCEPT
+        <fokkerplanck.flow.newton_1d.LOCAL_ACCEPT>` times the smallest residual so far is taken
+        without evaluating E (Newton's local phase: the new residual is needed next anyway, and E,
+        with its logarithms, cost a quarter of the time); any other step goes to the Armijo search
+        on E. As in :func:`newton_kernel_1d`, the cheap test can accept at most
+        :math:`\log_2(r_0/\mathrm{tol})` steps, so from any start the iteration ends as the
+        Armijo-Newton iteration on the strictly convex E, which converges.
         """
         d = self.divergence
         m = self.cell_mass
         s = np.maximum(np.array(s, dtype=float), d.s_lower)
         it = lin_total = 0
         status, res = 1, np.inf
-        e0, scale = self._energy(s, v_old, h)
-        prev = np.inf
+        g, state = self._gradient(s, v_old, h)
+        res_next = float(np.sum(np.abs(g)))
+        prev = best = np.inf
         full_step = False
+        bounded = bool(np.isfinite(d.s_lower))
         while True:
-            v, w, dv, dw = d.s_state(s)
-            g = m * (v - v_old) + h * operators.apply_laplacian(self.coeffs, w)
-            res = float(np.sum(np.abs(g)))
+            v, w, dv, dw = state
+            res = res_next
             if not np.isfinite(res):
                 status = 3
                 break
@@ -236,10 +282,8 @@ class Resolvent:
             mdv = np.ravel(m * dv)
             try:
                 if d.variable == "w":
-                    # the Hessian diag(m (Phi^-1)'(w)) + hK; inexact Newton: the linear tolerance
-                    # follows the nonlinear residual (total mass 1), which keeps Newton's quadratic
-                    # convergence without over-solving early iterations
-                    y, lin = self._linear.solve_hessian(h, mdv, -g.ravel(), rtol=min(1e-2, res))
+                    # the Hessian diag(m (Phi^-1)'(w)) + hK, solved inexactly (see forcing)
+                    y, lin = self._linear.solve_hessian(h, mdv, -g.ravel(), rtol=self.forcing(res))
                 else:
                     # s = v: the symmetric form D hK D + diag(m v'), D = diag(sqrt(w')), assembled;
                     # ds is recovered from the rows of J, which needs the solve to round-off (an
@@ -256,25 +300,42 @@ class Resolvent:
             else:
                 dW = np.sqrt(dw) * y
                 ds = (-g - h * operators.apply_laplacian(self.coeffs, dW)) / (m * dv)
-            ds = np.where((s <= d.s_lower) & (ds < 0), 0.0, ds)  # projection at the bound
-            slope = float(np.sum(g * dw * ds))
-            if np.max(np.abs(ds)) <= STAGNATION * max(1.0, float(np.max(np.abs(s)))) and res <= STAGNATION_RESIDUAL:
+            if bounded:
+                at = s <= d.s_lower
+                if at.any():
+                    ds = np.where(at & (ds < 0), 0.0, ds)  # projection at the bound
+            # the directional derivative of E along ds (w' = 1 when s = w; no np.dot: a BLAS call,
+            # whose threads then spin against the solver's kernels on a busy machine)
+            slope = float(np.sum(g * ds) if d.variable == "w" else np.sum(g * dw * ds))
+            if res <= STAGNATION_RESIDUAL and np.max(np.abs(ds)) <= STAGNATION * max(1.0, float(np.max(np.abs(s)))):
                 status = 0  # correction below the round-off of s: the residual is at its floor
                 break
             if not slope <= 0.0:
                 status = 3 if not np.isfinite(slope) else 2
                 break
-            alpha, accepted = 1.0, False
-            while alpha > 1e-10:
-                st = np.maximum(s + alpha * ds, d.s_lower)
-                et, scale_t = self._energy(st, v_old, h)
-                if armijo_accepts(et, e0, alpha, slope, scale):
-                    accepted = True
+            st = s + ds
+            if bounded:
+                np.maximum(st, d.s_lower, out=st)
+            g_t, state_t = self._gradient(st, v_old, h)
+            res_next = float(np.sum(np.abs(g_t)))
+            best = min(best, res)
+            full_step = accepted = res_next <= LOCAL_ACCEPT * best
+            if not accepted:  # the Armijo search on E from the full step
+                e0, scale = self._energy(s, v_old, h, state)
+                alpha = 1.0
+                while alpha > 1e-10:
+                    et, _ = self._energy(st, v_old, h, state_t if alpha == 1.0 else None)
+                    if armijo_accepts(et, e0, alpha, slope, scale):
+                        accepted = True
+                        break
+                    alpha *= 0.5
+                    st = np.maximum(s + alpha * ds, d.s_lower)
+                if not accepted:
+                    status = 2
                     break
-                alpha *= 0.5
-            if not accepted:
-                status = 2
-                break
-            s, e0, scale = st, et, scale_t
-            full_step = alpha == 1.0
+                full_step = alpha == 1.0
+                if not full_step:
+                    g_t, state_t = self._gradient(st, v_old, h)
+                    res_next = float(np.sum(np.abs(g_t)))
+            s, g, state = st, g_t, state_t
         return s, it, lin_total, res, status

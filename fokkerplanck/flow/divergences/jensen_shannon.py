@@ -71,7 +71,7 @@ def _state(s):
 
 
 # numba's on-disk cache keys this wrapper on this file alone, not on newton_1d.py, whose kernel it
-# inlines: when the kernel changes, change this line too (kernel revision 5: one evaluation per trial, v in s0, issue 23).
+# inlines: when the kernel changes, change this line too (kernel revision 6: one evaluation per trial, v in s0, LOCAL_ACCEPT, issue 23).
 @njit(cache=True)
 def _newton_1d(s_lower, v_old, s0, m, k, h, tol, max_iter):
     return newton_kernel_1d("jsd", s_lower, v_old, s0, m, k, h, tol, max_iter)

@@ -222,8 +222,21 @@ class Multigrid:
         _gauss_seidel(a, k0, k1, k2, x, b, 0)
 
     def precondition(self, r, out):
-        """``out = B r`` with ``B`` one V-cycle from zero (symmetric positive definite)."""
+        """``out = B r`` with ``B`` one V-cycle from zero (symmetric positive definite).
+
+        When ``r`` and ``out`` are C-contiguous float arrays of the finest level's (3-D) shape, the
+        V-cycle reads ``r`` and writes ``out`` in place of the level's own ``b`` and ``x`` (it
+        never writes ``b``): two copies of the grid fewer per CG iteration."""
         top = self.levels[0]
+        if all(isinstance(a, np.ndarray) and a.shape == top.shape and a.dtype == np.float64
+               and a.flags.c_contiguous for a in (r, out)) and out is not r:
+            own = top.b, top.x
+            top.b, top.x = r, out
+            try:
+                self._vcycle(0)
+            finally:
+                top.b, top.x = own
+            return
         top.b[...] = r
         self._vcycle(0)
         out[...] = top.x

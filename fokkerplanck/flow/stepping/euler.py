@@ -50,8 +50,7 @@ class BackwardEuler(Scheme):
 
     @classmethod
     def step(cls, resolvent, state, h):
-        w0 = cls.predictor(resolvent.divergence, state, h) if resolvent.compiled_1d else state.phi
-        return resolvent(state.v, h, w0=w0)
+        return resolvent(state.v, h, w0=cls.predictor(resolvent.divergence, state, h))
 
     @staticmethod
     def predictor(divergence, state, h):
@@ -60,9 +59,7 @@ class BackwardEuler(Scheme):
         :math:`w^n` itself is :math:`O(h)` off, which saves a Newton iteration per step), its
         change clipped to :data:`PREDICTOR_MAX_CHANGE` per cell; ``w^n`` on the first step.
 
-        Used where the step is the compiled 1-D kernel (:attr:`Resolvent.compiled_1d
-        <fokkerplanck.flow.resolvent.Resolvent.compiled_1d>`); the sparse Newton path (2-D/3-D,
-        or a sparse solver chosen in 1-D) starts at :math:`w^n`, as before (not measured there).
+        Used on every grid (the compiled 1-D kernel and the sparse Newton iteration alike).
         :math:`w^{n-1}` is :attr:`RunState.phi_prev`, which checkpoints keep, so a resumed run
         repeats the start bit for bit. Only a start: Newton converges from any (a divergence
         iterating on ``v`` always starts at ``v^n``)."""
