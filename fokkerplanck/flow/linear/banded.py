@@ -38,7 +38,7 @@ class Banded(LinearSolver):
         n = 1.0
         for s in shape:
             n *= s
-        return 15 * n * F8  # the kernel's work vectors (13; 15 on a periodic interval)
+        return 13 * n * F8  # the kernel's 12 work vectors (periodic too: Sherman-Morrison reuses scratch) and v
 
     def newton(self, s_lower, v_old, s0, m, h, tol, max_iter):
         """``(s, iterations, linear solves, residual, status)`` of the compiled Newton iteration."""
