@@ -1,7 +1,7 @@
 """Execute every teaching notebook once per test session; test_notebooks and test_docs share the runs.
 
 Executing the notebooks is the slow part of both the notebook tests and the documentation build, so
-it is done once: :func:`executed_notebooks` runs them one after another (:func:`execute`: a
+it is done once: :func:`executed_notebooks` runs them two at a time (:func:`execute`: a
 per-cell timeout, and a stalled run retried from the start in a new kernel) with nbclient's
 synchronous client (the asynchronous one, driven by asyncio from here, twice left the first
 kernel waiting for a message until the cell timeout of 180 s), keeps
@@ -13,8 +13,10 @@ The documentation test builds the site from those copies (``FOKKERPLANCK_EXECUTE
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TIMEOUT = 180  # seconds per cell
 ATTEMPTS = 3   # a run that stalls (a cell timeout or a dead kernel) is retried from the start in a new kernel
+WORKERS = 2    # notebooks executed at the same time
 
 
 def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS):
@@ -49,21 +52,33 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS):
                 raise
 
 
+def _run_one(path, out_dir):
+    """Execute one notebook in a scratch folder under ``out_dir`` (in a worker process); returns
+    ``(executed notebook or the error as a RuntimeError, seconds)``. The error is passed on as text
+    (its type, message and the failing cell), since not every nbclient exception can be pickled."""
+    # run in a scratch directory, so a notebook that writes files leaves nothing behind
+    workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
+    start = time.perf_counter()
+    try:
+        nb, _ = execute(path, workdir)
+        nbformat.write(nb, out_dir / path.name)
+        return nb, time.perf_counter() - start
+    except Exception as exc:  # noqa: BLE001 - reported by the tests that use the run
+        return RuntimeError(f"{type(exc).__name__}: {exc}"), time.perf_counter() - start
+
+
 @functools.lru_cache(maxsize=None)
 def executed_notebooks():
-    """(folder of executed copies, {path: executed notebook or the exception it raised}, {path: seconds})."""
+    """(folder of executed copies, {path: executed notebook or the exception it raised}, {path: seconds}).
+
+    The notebooks run two at a time (each notebook's client in its own process, started with
+    ``spawn``: the test process may hold threads, e.g. JAX's, that a ``fork`` would copy half-way),
+    one per core of the 2-core CI machine: each run is a kernel process that computes while its
+    client waits, so two runs take about half the time of one after the other."""
     out_dir = Path(tempfile.mkdtemp(prefix="fokkerplanck-notebooks-"))
-    seconds, results = {}, {}
-    for path in NOTEBOOKS:
-        # run in a scratch directory, so a notebook that writes files leaves nothing behind
-        workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
-        start = time.perf_counter()
-        try:
-            nb, _ = execute(path, workdir)
-            nbformat.write(nb, out_dir / path.name)
-            results[path] = nb
-        except Exception as exc:  # noqa: BLE001 - reported by the tests that use the run
-            results[path] = exc
-        finally:
-            seconds[path] = time.perf_counter() - start
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {path: pool.submit(_run_one, path, out_dir) for path in NOTEBOOKS}
+        runs = {path: future.result() for path, future in futures.items()}
+    results = {path: run[0] for path, run in runs.items()}
+    seconds = {path: run[1] for path, run in runs.items()}
     return out_dir, results, seconds
