@@ -49,7 +49,8 @@ def _watch(client, idle, stop):
     A stalled kernel waits for a message and uses no CPU; a cell at work (the notebooks compute,
     none sleeps or waits for a subprocess) uses it even on a busy machine (at load 6 on 2 cores a
     process gets about a third of a core: 10 s of CPU in 30 s). The killed kernel makes nbclient
-    raise DeadKernelError within a second, and :func:`execute` retries the run."""
+    raise DeadKernelError within a second, and :func:`execute` retries the run. Where there is no
+    ``/proc`` the watchdog does nothing (the cell timeout still bounds a stall)."""
     pid, last, since = None, None, time.monotonic()
     while not stop.wait(1.0):
         if pid is None:
@@ -121,7 +122,8 @@ def executed_notebooks():
     The notebooks run two at a time (each notebook's client in its own process, started with
     ``spawn``: the test process may hold threads, e.g. JAX's, that a ``fork`` would copy half-way),
     one per core of the 2-core CI machine: each run is a kernel process that computes while its
-    client waits, so two runs take about half the time of one after the other."""
+    client waits. (The gain was not measured cleanly: stalls dominated every round measured, see
+    "Test suite time" in benchmarks/README.md.)"""
     out_dir = Path(tempfile.mkdtemp(prefix="fokkerplanck-notebooks-"))
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {path: pool.submit(_run_one, path, out_dir) for path in NOTEBOOKS}
