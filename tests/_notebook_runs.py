@@ -1,7 +1,7 @@
 """Execute every teaching notebook once per test session; test_notebooks and test_docs share the runs.
 
 Executing the notebooks is the slow part of both the notebook tests and the documentation build, so
-it is done once: :func:`executed_notebooks` runs them one after another (:func:`execute`: a
+it is done once: :func:`executed_notebooks` runs them two at a time (:func:`execute`: a
 per-cell timeout, and a stalled run retried from the start in a new kernel) with nbclient's
 synchronous client (the asynchronous one, driven by asyncio from here, twice left the first
 kernel waiting for a message until the cell timeout of 180 s), keeps
@@ -13,8 +13,13 @@ The documentation test builds the site from those copies (``FOKKERPLANCK_EXECUTE
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import os
+import signal
 import tempfile
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -23,15 +28,55 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TIMEOUT = 180  # seconds per cell
 ATTEMPTS = 3   # a run that stalls (a cell timeout or a dead kernel) is retried from the start in a new kernel
+WORKERS = 2    # notebooks executed at the same time
 
 
-def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS):
+IDLE = 30      # seconds a kernel may spend without using the CPU before it is taken for stalled
+
+
+def _cpu_seconds(pid):
+    """CPU time (user + system, all threads) used so far by the process ``pid``, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _watch(client, idle, stop):
+    """Kill ``client``'s kernel if it uses less than 0.05 s of CPU in ``idle`` seconds (Linux only).
+
+    A stalled kernel waits for a message and uses no CPU; a cell at work (the notebooks compute,
+    none sleeps or waits for a subprocess) uses it even on a busy machine (at load 6 on 2 cores a
+    process gets about a third of a core: 10 s of CPU in 30 s). The killed kernel makes nbclient
+    raise DeadKernelError within a second, and :func:`execute` retries the run. Where there is no
+    ``/proc`` the watchdog does nothing (the cell timeout still bounds a stall)."""
+    pid, last, since = None, None, time.monotonic()
+    while not stop.wait(1.0):
+        if pid is None:
+            km = getattr(client, "km", None)
+            pid = getattr(getattr(km, "provisioner", None), "pid", None)
+            if pid is None:
+                continue
+        cpu = _cpu_seconds(pid)
+        if cpu is None:
+            return
+        if last is None or cpu - last > 0.05:
+            last, since = cpu, time.monotonic()
+        elif time.monotonic() - since > idle:
+            os.kill(pid, signal.SIGKILL)
+            return
+
+
+def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
     """Execute the notebook at ``path`` in ``workdir``; returns ``(executed notebook, failed attempts)``.
 
     With ipykernel 7 and nbclient a kernel and its client were seen both waiting for a message for
     minutes (issue 22); a rerun in a new kernel took seconds. So each cell has ``timeout`` seconds,
-    and a run that times out or whose kernel dies is done again from the start, at most ``attempts``
-    times in all. An error raised by a cell (CellExecutionError) is not retried."""
+    a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a stall then costs
+    ``idle`` seconds, not ``timeout``; measured: 7 of 24 runs stalled for the whole 180 s timeout
+    under load 4-6), and a run that times out or whose kernel dies is done again from the start, at
+    most ``attempts`` times in all. An error raised by a cell (CellExecutionError) is not retried."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -40,6 +85,9 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS):
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", shutdown_kernel="immediate",
                                 resources={"metadata": {"path": str(workdir)}})
+        stop = threading.Event()
+        watchdog = threading.Thread(target=_watch, args=(client, idle, stop), daemon=True)
+        watchdog.start()
         try:
             client.execute()  # raises CellExecutionError naming the failing cell
             return nb, stalls
@@ -47,23 +95,39 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS):
             stalls.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
             if attempt + 1 == attempts:
                 raise
+        finally:
+            stop.set()
+            watchdog.join()
+
+
+def _run_one(path, out_dir):
+    """Execute one notebook in a scratch folder under ``out_dir`` (in a worker process); returns
+    ``(executed notebook or the error as a RuntimeError, seconds)``. The error is passed on as text
+    (its type, message and the failing cell), since not every nbclient exception can be pickled."""
+    # run in a scratch directory, so a notebook that writes files leaves nothing behind
+    workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
+    start = time.perf_counter()
+    try:
+        nb, _ = execute(path, workdir)
+        nbformat.write(nb, out_dir / path.name)
+        return nb, time.perf_counter() - start
+    except Exception as exc:  # noqa: BLE001 - reported by the tests that use the run
+        return RuntimeError(f"{type(exc).__name__}: {exc}"), time.perf_counter() - start
 
 
 @functools.lru_cache(maxsize=None)
 def executed_notebooks():
-    """(folder of executed copies, {path: executed notebook or the exception it raised}, {path: seconds})."""
+    """(folder of executed copies, {path: executed notebook or the exception it raised}, {path: seconds}).
+
+    The notebooks run two at a time (each notebook's client in its own process, started with
+    ``spawn``: the test process may hold threads, e.g. JAX's, that a ``fork`` would copy half-way),
+    one per core of the 2-core CI machine: each run is a kernel process that computes while its
+    client waits. (The gain was not measured cleanly: stalls dominated every round measured, see
+    "Test suite time" in benchmarks/README.md.)"""
     out_dir = Path(tempfile.mkdtemp(prefix="fokkerplanck-notebooks-"))
-    seconds, results = {}, {}
-    for path in NOTEBOOKS:
-        # run in a scratch directory, so a notebook that writes files leaves nothing behind
-        workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
-        start = time.perf_counter()
-        try:
-            nb, _ = execute(path, workdir)
-            nbformat.write(nb, out_dir / path.name)
-            results[path] = nb
-        except Exception as exc:  # noqa: BLE001 - reported by the tests that use the run
-            results[path] = exc
-        finally:
-            seconds[path] = time.perf_counter() - start
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {path: pool.submit(_run_one, path, out_dir) for path in NOTEBOOKS}
+        runs = {path: future.result() for path, future in futures.items()}
+    results = {path: run[0] for path, run in runs.items()}
+    seconds = {path: run[1] for path, run in runs.items()}
     return out_dir, results, seconds
