@@ -37,3 +37,12 @@ def test_compiled_residual_is_the_numpy_one(name, shape, periodic):
     assert np.all(np.abs(g - g_ref) <= 1e-14 * scale)
     assert np.abs(g_ref).max() > 1e3 * 1e-14 * scale.max()  # a non-trivial residual
     assert l1 == pytest.approx(float(np.sum(np.abs(g_ref))), rel=1e-13)
+
+
+def test_jsd_state_in_one_pass_is_phi_inv_and_its_derivative():
+    d = get_divergence("jsd")
+    w = np.concatenate([np.linspace(-40.0, 10.0, 4996), [-0.5, -0.5 + 1e-12, 0.0, 1e-9, 1e-300]]).reshape(-1, 3)
+    v, dv = d.phi_inv_and_prime(w)
+    np.testing.assert_allclose(v, d.phi_inv(w), rtol=4e-16, atol=0)
+    np.testing.assert_allclose(dv, d.phi_inv_prime(w), rtol=4e-16, atol=0)
+    assert v.shape == dv.shape == w.shape
