@@ -64,6 +64,9 @@ class Divergence:
         solutions :mod:`fokkerplanck.analysis.exact` knows (Barenblatt; Ornstein-Uhlenbeck for m = 1).
     aliases : tuple of str
         Other names :func:`get_divergence` accepts (case-insensitive).
+    phi_inv_and_prime : callable, optional
+        ``w -> (Phi^{-1}(w), (Phi^{-1})'(w))`` in one pass (arrays), for :meth:`s_state`; by default
+        ``phi_inv`` and ``phi_inv_prime`` are called one after the other.
     kernels : Kernels, optional
         Compiled capabilities: ``Kernels.newton_1d`` runs the whole 1-D Newton iteration in one
         compiled kernel (``linear_solver="banded"``). Without it (the default for a new divergence)
@@ -86,6 +89,7 @@ class Divergence:
     phi_power: tuple | None = None
     aliases: tuple = ()
     kernels: Kernels | None = None
+    phi_inv_and_prime: Callable | None = None
 
     def __post_init__(self):
         if self.variable not in ("w", "v"):
@@ -112,6 +116,9 @@ class Divergence:
         s = np.asarray(s, dtype=float)
         if self.variable == "v":
             return s, self.phi(s), np.ones_like(s), self.phi_prime(s)
+        if self.phi_inv_and_prime is not None:
+            v, dv = self.phi_inv_and_prime(s)
+            return v, s, dv, np.ones_like(s)
         return self.phi_inv(s), s, self.phi_inv_prime(s), np.ones_like(s)
 
     @property

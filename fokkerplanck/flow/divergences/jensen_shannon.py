@@ -70,6 +70,16 @@ def _state(s):
     return em, s, 2.0 * e, 1.0, 0.5 * em - s
 
 
+@njit(cache=True)
+def _js_phi_inv_and_prime(w):
+    # Phi^{-1} and its derivative with one exponential per cell, as the 1-D kernel's state
+    v, dv = np.empty_like(w), np.empty_like(w)
+    wf, vf, dvf = w.ravel(), v.ravel(), dv.ravel()
+    for i in range(wf.size):
+        vf[i], _, dvf[i], _, _ = _state(wf[i])
+    return v, dv
+
+
 # numba's on-disk cache keys this wrapper on this file alone, not on newton_1d.py, whose kernel it
 # inlines: when the kernel changes, change this line too (kernel revision 6: one evaluation per trial, v in s0, LOCAL_ACCEPT, issue 23).
 @njit(cache=True)
@@ -82,5 +92,5 @@ JENSEN_SHANNON = register(Divergence(
     f=_js_f, f_prime=_js_f_prime, phi=_js_phi, phi_inv=_js_phi_inv, phi_inv_prime=_js_phi_inv_prime,
     phi_inv_antiderivative=_js_phi_inv_antiderivative, phi_prime_at_one=0.25, phi_prime=_js_phi_prime,
     phi_prime_at_zero=0.5, aliases=("js", "jensen-shannon", "jensen_shannon"),
-    kernels=Kernels(state=_state, newton_1d=_newton_1d),
+    kernels=Kernels(state=_state, newton_1d=_newton_1d), phi_inv_and_prime=_js_phi_inv_and_prime,
 ))

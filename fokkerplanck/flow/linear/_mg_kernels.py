@@ -333,7 +333,7 @@ def _dense(a, k0, k1, k2, out):
                     out[q, p] -= k2[i, j, k]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _cg_update(x, r, p, q, alpha):
     """``x += alpha p``, ``r -= alpha q``; returns ``r . r``."""
     xf, rf, pf, qf = x.ravel(), r.ravel(), p.ravel(), q.ravel()
@@ -353,7 +353,7 @@ def _direction_update(p, z, beta):
         pf[i] = zf[i] + beta * pf[i]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _dot(x, y):
     xf, yf = x.ravel(), y.ravel()
     s = 0.0

@@ -48,6 +48,7 @@ import numpy as np
 import scipy.linalg
 
 from ... import _threads
+from ._mg_fused import _pre_smooth_restrict, _prolong_post_smooth
 from ._mg_kernels import (_cg_update, _coarsen_faces, _dense, _direction_update, _dot, _full_diagonal,
                           _gauss_seidel, _gauss_seidel_from_zero, _matvec_dot, _prolong_add, _residual, _restrict)
 from .base import F8, LinearSolver, register
@@ -115,11 +116,12 @@ def _coarse_faces(fine_faces, fine_shape, cshape):
 
 
 class _Level:
-    __slots__ = ("shape", "k0", "k1", "k2", "d", "a", "x", "b", "r")
+    __slots__ = ("shape", "k0", "k1", "k2", "d", "a", "x", "b", "r", "walls")
 
     def __init__(self, shape, faces):
         self.shape = shape
         self.k0, self.k1, self.k2 = faces
+        self.walls = all(f.shape[ax] < shape[ax] for ax, f in enumerate(faces))  # no seam face
         self.d = np.zeros(shape)
         self.a = np.zeros(shape)
         self.x = np.zeros(shape)
@@ -206,23 +208,29 @@ class Multigrid:
             x.ravel()[:] = y - y.mean()
 
     def _vcycle(self, level):
+        """One V-cycle from zero on ``level`` (``x = B b``); returns ``b . x``."""
         lev = self.levels[level]
         if level == len(self.levels) - 1:
             self._coarse_solve(lev.b, lev.x)
-            return
+            return _dot(lev.b, lev.x)
         a, k0, k1, k2, x, b = lev.a, lev.k0, lev.k1, lev.k2, lev.x, lev.b
+        coarse = self.levels[level + 1]
+        if lev.walls:  # the same passes, fused (bit for bit; fokkerplanck/flow/linear/_mg_fused.py)
+            _pre_smooth_restrict(a, k0, k1, k2, x, b, coarse.b)
+            self._vcycle(level + 1)
+            return _prolong_post_smooth(a, k0, k1, k2, x, b, coarse.x)
         _gauss_seidel_from_zero(a, k0, k1, k2, x, b, 0)
         _gauss_seidel(a, k0, k1, k2, x, b, 1)
         _residual(a, k0, k1, k2, x, b, lev.r)
-        coarse = self.levels[level + 1]
         _restrict(lev.r, coarse.b)
         self._vcycle(level + 1)
         _prolong_add(coarse.x, x)
         _gauss_seidel(a, k0, k1, k2, x, b, 1)
         _gauss_seidel(a, k0, k1, k2, x, b, 0)
+        return _dot(b, x)
 
     def precondition(self, r, out):
-        """``out = B r`` with ``B`` one V-cycle from zero (symmetric positive definite).
+        """``out = B r`` with ``B`` one V-cycle from zero (symmetric positive definite); returns ``r . out``.
 
         When ``r`` and ``out`` are C-contiguous float arrays of the finest level's (3-D) shape, the
         V-cycle reads ``r`` and writes ``out`` in place of the level's own ``b`` and ``x`` (it
@@ -233,13 +241,13 @@ class Multigrid:
             own = top.b, top.x
             top.b, top.x = r, out
             try:
-                self._vcycle(0)
+                return self._vcycle(0)
             finally:
                 top.b, top.x = own
-            return
         top.b[...] = r
-        self._vcycle(0)
+        rz = self._vcycle(0)
         out[...] = top.x
+        return rz
 
     def matvec(self, x, out):
         top = self.levels[0]
@@ -264,9 +272,8 @@ class Multigrid:
             return x.reshape(self.grid_shape), 0, True
         z = np.empty(top.shape)
         p, q = self._p, self._q
-        self.precondition(r, z)
+        rz = self.precondition(r, z)
         p[...] = z
-        rz = _dot(r, z)
         target = rtol * bnorm
         for it in range(1, maxiter + 1):
             pq = self.matvec(p, q)
@@ -276,8 +283,7 @@ class Multigrid:
             rr = _cg_update(x, r, p, q, alpha)
             if np.sqrt(rr) <= target:
                 return x.reshape(self.grid_shape), it, True
-            self.precondition(r, z)
-            rz_new = _dot(r, z)
+            rz_new = self.precondition(r, z)
             _direction_update(p, z, rz_new / rz)
             rz = rz_new
         return x.reshape(self.grid_shape), maxiter, False
