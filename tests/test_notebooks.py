@@ -98,9 +98,8 @@ def test_a_stalled_run_is_retried_in_a_new_kernel(tmp_path):
 
 def test_a_kernel_that_uses_no_cpu_is_killed_and_the_run_retried(tmp_path):
     """The watchdog: a kernel idle (no CPU) for ``idle`` seconds is killed long before the cell
-    timeout, and the run is retried in a new kernel."""
-    import time
-
+    timeout, and the run is retried in a new kernel (a cell timeout would have been a
+    CellTimeoutError: the DeadKernelError says the watchdog ended the first attempt; no clock is read)."""
     from _notebook_runs import execute
 
     path = _notebook(tmp_path, "idle_once.ipynb", "import pathlib, time\n"
@@ -109,9 +108,7 @@ def test_a_kernel_that_uses_no_cpu_is_killed_and_the_run_retried(tmp_path):
                      "p.write_text(str(n))\n"
                      "if n == 1:\n"
                      "    time.sleep(120)  # waits without computing, like a stalled kernel\n")
-    start = time.monotonic()
     executed, stalls = execute(path, tmp_path, timeout=100, attempts=2, idle=2)
-    assert time.monotonic() - start < 100  # the first attempt ended before its cell timeout
     assert len(stalls) == 1 and "DeadKernelError" in stalls[0], stalls
     assert (tmp_path / "attempts.txt").read_text() == "2"
     assert executed.cells[0].execution_count == 1

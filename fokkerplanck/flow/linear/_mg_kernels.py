@@ -108,6 +108,9 @@ def _full_diagonal(d, k0, k1, k2, a):
         a[:, :, n2 - 1] += k2[:, :, n2 - 1]
 
 
+# The 7-point stencil is written out in each walls kernel below (and in ._mg_fused) on purpose:
+# one shared inline="always" function for it, tried on 2026-12-03, made the 2-D 1024^2 solve of
+# benchmarks/bench_scale.py 3.6x slower (48 s against 13.3 s of CPU, same iterations).
 @njit(cache=True, fastmath=True)
 def _matvec_walls(a, k0, k1, k2, x, out):
     dot = 0.0
