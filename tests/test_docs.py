@@ -10,6 +10,8 @@ import pytest
 
 from _notebook_runs import NOTEBOOKS, ROOT, executed_notebooks
 
+# one worker builds the site and executes the notebooks it is built from (test_notebooks shares them)
+pytestmark = pytest.mark.xdist_group("notebooks")
 
 
 @pytest.fixture(scope="module")

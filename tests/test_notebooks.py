@@ -54,6 +54,7 @@ def test_written_for_class(name):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("notebooks")  # the worker that builds the site executes the notebooks once for both
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path):
     _, results, _ = executed_notebooks()
