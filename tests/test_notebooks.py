@@ -1,5 +1,6 @@
-"""Every teaching notebook runs top to bottom (nbclient), is committed with its outputs stripped, and
-is written for class: a learning goal, exercises with folded solutions, labelled axes, a figure."""
+"""Every teaching notebook is committed with its outputs stripped and is written for class: a learning
+goal, exercises with folded solutions, labelled axes, a figure; a stalled kernel is restarted. That
+each runs top to bottom (nbclient) is checked in test_docs.py, beside the site built from the same run."""
 
 import re
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from _notebook_runs import NOTEBOOKS, executed_notebooks
+from _notebook_runs import NOTEBOOKS
 
 # every teaching notebook is written for class
 FOR_CLASS = ["01_flow_1d", "02_superposition", "03_crandall_liggett", "04_long_time", "05_gans", "06_divergences"]
@@ -51,21 +52,6 @@ def test_written_for_class(name):
     widget_cells = [c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source]
     for cell in widget_cells:
         assert "except ImportError" in cell.source and "remove-output" in cell.metadata.get("tags", [])
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("notebooks")  # the worker that builds the site executes the notebooks once for both
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes(path):
-    _, results, _ = executed_notebooks()
-    result = results[path]
-    if isinstance(result, BaseException):
-        pytest.fail(f"{path.name} failed:\n{result}")
-    errors = [o for c in result.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
-    assert any(o.output_type == "display_data" for c in result.cells if c.cell_type == "code" for o in c.outputs)
-    # run time is not asserted: alone each notebook takes 4-11 s on 2 cores, but inside the full suite
-    # it was measured once at 188 s (01_flow_1d) with the machine busy; the per-cell timeout bounds it
 
 
 

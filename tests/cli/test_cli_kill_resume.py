@@ -23,9 +23,6 @@ from fokkerplanck import cli
 from fokkerplanck.io import load_run, solutions_equal
 from fokkerplanck.io.checkpoint import load_state
 
-# one worker runs the uninterrupted references once for the three dimensions
-pytestmark = pytest.mark.xdist_group("kill_resume")
-
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
