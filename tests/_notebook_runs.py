@@ -102,22 +102,24 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
 
 def _run_one(path, out_dir):
     """Execute one notebook in a scratch folder under ``out_dir`` (in a worker process); returns
-    ``(executed notebook or the error as a RuntimeError, seconds)``. The error is passed on as text
-    (its type, message and the failing cell), since not every nbclient exception can be pickled."""
+    ``(executed notebook or the error as a RuntimeError, seconds, stalled attempts)``. The error is
+    passed on as text (its type, message and the failing cell), since not every nbclient exception
+    can be pickled."""
     # run in a scratch directory, so a notebook that writes files leaves nothing behind
     workdir = Path(tempfile.mkdtemp(prefix=path.stem + "-", dir=out_dir))
     start = time.perf_counter()
     try:
-        nb, _ = execute(path, workdir)
+        nb, stalls = execute(path, workdir)
         nbformat.write(nb, out_dir / path.name)
-        return nb, time.perf_counter() - start
+        return nb, time.perf_counter() - start, stalls
     except Exception as exc:  # noqa: BLE001 - reported by the tests that use the run
-        return RuntimeError(f"{type(exc).__name__}: {exc}"), time.perf_counter() - start
+        return RuntimeError(f"{type(exc).__name__}: {exc}"), time.perf_counter() - start, []
 
 
 @functools.lru_cache(maxsize=None)
 def executed_notebooks():
-    """(folder of executed copies, {path: executed notebook or the exception it raised}, {path: seconds}).
+    """(folder of executed copies, {path: executed notebook or the exception it raised},
+    {path: (seconds, [stalled attempts that were retried])}).
 
     The notebooks run two at a time (each notebook's client in its own process, started with
     ``spawn``: the test process may hold threads, e.g. JAX's, that a ``fork`` would copy half-way),
@@ -129,5 +131,5 @@ def executed_notebooks():
         futures = {path: pool.submit(_run_one, path, out_dir) for path in NOTEBOOKS}
         runs = {path: future.result() for path, future in futures.items()}
     results = {path: run[0] for path, run in runs.items()}
-    seconds = {path: run[1] for path, run in runs.items()}
-    return out_dir, results, seconds
+    timings = {path: (run[1], run[2]) for path, run in runs.items()}
+    return out_dir, results, timings

@@ -5,6 +5,7 @@ hold what they promise."""
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,14 @@ def site(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path):
-    _, results, _ = executed_notebooks()
+    _, results, timings = executed_notebooks()
     result = results[path]
     if isinstance(result, BaseException):
         pytest.fail(f"{path.name} failed:\n{result}")
+    seconds, stalls = timings[path]
+    if stalls:  # passed, but only after a new kernel: say so (the ipykernel 7 stall, see _notebook_runs)
+        warnings.warn(f"{path.name}: {len(stalls)} stalled run(s) retried in a new kernel ({'; '.join(stalls)}); "
+                      f"{seconds:.0f} s in all", RuntimeWarning, stacklevel=1)
     errors = [o for c in result.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     assert any(o.output_type == "display_data" for c in result.cells if c.cell_type == "code" for o in c.outputs)
