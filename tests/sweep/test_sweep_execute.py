@@ -246,4 +246,8 @@ def test_a_case_that_kills_its_worker_fails_alone(tmp_path, monkeypatch):
     assert json.loads((out / "failed" / f"{key}.json").read_text())["error"] == reason
     assert sorted(r["x"] for r in res.rows) == [0, 1, 2, 4, 5, 6, 7] and _n_files(out) == 7
     starts = [line.split()[1] for line in (tmp_path / "killer.log").read_text().splitlines()]
-    assert starts.count("3") == 4  # 2 workers while queued with others, 2 alone
+    # Dask gives up on a case after allowed_failures + 1 = 2 lost workers, counting a loss while the
+    # case was queued on the worker even if it had not started: so at most 2 starts while queued
+    # with others and at most 2 alone (4; a loaded machine once gave 3, one loss counted before a
+    # start). More than 2 starts can only come from the reruns alone, which is the point here.
+    assert 3 <= starts.count("3") <= 4, starts
