@@ -71,9 +71,14 @@ def _watch(client, idle, stop):
 def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
     """Execute the notebook at ``path`` in ``workdir``; returns ``(executed notebook, failed attempts)``.
 
-    With ipykernel 7 and nbclient a kernel and its client were seen both waiting for a message for
-    minutes (issue 22); a rerun in a new kernel took seconds. So each cell has ``timeout`` seconds,
-    a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a stall then costs
+    A kernel and its client were seen both waiting for a message for minutes (issue 22); a rerun in
+    a new kernel took seconds. Diagnosed since (nbclient's debug log, py-spy on both processes, 9
+    stalls under load, with ipykernel 7.4 and 6.31 alike): every stall came after the last cell of a
+    notebook that ends with an ipywidgets ``interact`` cell; the client had received the cell's
+    outputs and the kernel's "idle" status but never the execute reply, and the kernel sat idle in
+    its event loop. That is nbclient's open issue 312 ("when cell contains ipywidget, execute cell
+    will sometimes block"); notebooks without a widget cell never stalled. So each cell has
+    ``timeout`` seconds, a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a stall then costs
     ``idle`` seconds, not ``timeout``; measured: 7 of 24 runs stalled for the whole 180 s timeout
     under load 4-6), and a run that times out or whose kernel dies is done again from the start, at
     most ``attempts`` times in all. An error raised by a cell (CellExecutionError) is not retried."""
