@@ -1,6 +1,6 @@
-"""Execute every teaching notebook once per test session; test_notebooks and test_docs share the runs.
+"""Execute every teaching notebook once per test session; test_docs checks the runs and builds the site from them.
 
-Executing the notebooks is the slow part of both the notebook tests and the documentation build, so
+Executing the notebooks is the slow part of both the notebook checks and the documentation build, so
 it is done once: :func:`executed_notebooks` runs them two at a time (:func:`execute`: a
 per-cell timeout, and a stalled run retried from the start in a new kernel) with nbclient's
 synchronous client (the asynchronous one, driven by asyncio from here, twice left the first
@@ -78,8 +78,8 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
     outputs and the kernel's "idle" status but never the execute reply, and the kernel sat idle in
     its event loop. That is nbclient's open issue 312 ("when cell contains ipywidget, execute cell
     will sometimes block"); notebooks without a widget cell never stalled. So each cell has
-    ``timeout`` seconds, a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a stall then costs
-    ``idle`` seconds, not ``timeout``; measured: 7 of 24 runs stalled for the whole 180 s timeout
+    ``timeout`` seconds, a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a
+    stall then costs ``idle`` seconds, not ``timeout``; measured: 7 of 24 runs stalled for the whole 180 s timeout
     under load 4-6), and a run that times out or whose kernel dies is done again from the start, at
     most ``attempts`` times in all. An error raised by a cell (CellExecutionError) is not retried."""
     from nbclient import NotebookClient

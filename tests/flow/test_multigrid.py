@@ -11,6 +11,8 @@ from fokkerplanck import _threads, operators
 from fokkerplanck.flow.linear.multigrid import Multigrid
 from fokkerplanck.flow.resolvent import Resolvent
 
+from _helpers import preconditioner_matrix
+
 
 def _setup(shape, sd=0.4, half_width=5.0):
     d = len(shape)
@@ -45,14 +47,7 @@ def test_multigrid_is_a_symmetric_positive_definite_preconditioner(rng):
     mg = Multigrid(p.coeffs, shape, coarse_max=8)
     assert mg.n_levels >= 3
     mg.set_diagonal(p.cell_mass.ravel(), 0.5)
-    n = p.cell_mass.size
-    B = np.empty((n, n))
-    out = np.empty(mg.levels[0].shape)
-    for j in range(n):
-        e = np.zeros(n)
-        e[j] = 1.0
-        mg.precondition(e.reshape(out.shape), out)
-        B[:, j] = out.ravel()
+    B = preconditioner_matrix(mg)
     np.testing.assert_allclose(B, B.T, rtol=1e-10, atol=1e-12 * np.abs(B).max())
     sa = np.sqrt(mg.levels[0].a.ravel())  # Jacobi scaling, for a well-conditioned eigenvalue check
     assert np.linalg.eigvalsh(0.5 * (B + B.T) * np.outer(sa, sa)).min() > 0

@@ -14,6 +14,8 @@ from fokkerplanck.flow.linear import select, select_eigen
 from fokkerplanck.flow.linear._mg_kernels import _dense, _matvec_dot, _residual
 from fokkerplanck.flow.linear.multigrid import Multigrid, faces_3d
 
+from _helpers import preconditioner_matrix
+
 CASES = [((32, 32), (True, True)), ((24, 20), (True, False)), ((15, 21), (True, True)), ((2, 9), (True, True)),
          ((12, 12, 12), (True, True, True)), ((10, 9, 8), (True, False, True))]
 
@@ -83,14 +85,7 @@ def test_periodic_vcycle_is_symmetric_positive_definite_with_odd_sizes(shape, pe
     mg = Multigrid(coeffs, shape, coarse_max=8)
     assert mg.n_levels >= 3
     mg.set_diagonal(rho.ravel(), 0.5)
-    n = rho.size
-    B = np.empty((n, n))
-    out = np.empty(mg.levels[0].shape)
-    for j in range(n):
-        e = np.zeros(n)
-        e[j] = 1.0
-        mg.precondition(e.reshape(out.shape), out)
-        B[:, j] = out.ravel()
+    B = preconditioner_matrix(mg)
     np.testing.assert_allclose(B, B.T, rtol=1e-10, atol=1e-12 * np.abs(B).max())
     sa = np.sqrt(mg.levels[0].a.ravel())
     assert np.linalg.eigvalsh(0.5 * (B + B.T) * np.outer(sa, sa)).min() > 0

@@ -15,6 +15,8 @@ from fokkerplanck.flow.stepping.loop import PHI_PREV_KEY
 from fokkerplanck.io import solutions_equal
 from fokkerplanck.io.checkpoint import Checkpoint, load_state
 
+from _helpers import StopAfter
+
 OLD = dict(FORCING_SAFETY=0.0, LOCAL_ACCEPT=0.0)
 
 
@@ -70,16 +72,6 @@ def test_the_predicted_start_gives_the_same_step(grid):
     assert np.abs(plain.v - from_far.v).max() < 1e-11
 
 
-class _StopAfter(fp.Tracker):
-    def __init__(self, n):
-        self.n, self.steps = n, 0
-
-    def update(self, t, v, record):
-        self.steps += 1
-        if self.steps >= self.n:
-            raise KeyboardInterrupt
-
-
 def test_resume_in_2d_is_bit_identical_with_the_predictor(tmp_path):
     grid = fp.Grid([-5.0, -5.0], [5.0, 5.0], [24, 24])
     kw = dict(dt=0.1, t_eval=[0.0, 0.5, 1.0])
@@ -87,7 +79,7 @@ def test_resume_in_2d_is_bit_identical_with_the_predictor(tmp_path):
     path = tmp_path / "c.h5"
     ckpt = Checkpoint(path, every_steps=3, every_seconds=float("inf"), fingerprint="r")
     with pytest.raises(KeyboardInterrupt):
-        fp.solve(TARGET, INITIAL, grid, 1.0, trackers=[ckpt, _StopAfter(7)], **kw)
+        fp.solve(TARGET, INITIAL, grid, 1.0, trackers=[ckpt, StopAfter(7)], **kw)
     state = load_state(path, fingerprint="r")
     assert state.counters["n_steps"] == 6 and PHI_PREV_KEY in state.solver
     resumed = fp.solve(TARGET, INITIAL, grid, 1.0, resume=state, **kw)

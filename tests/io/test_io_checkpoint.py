@@ -9,6 +9,8 @@ import fokkerplanck as fp
 from fokkerplanck.io import solutions_equal
 from fokkerplanck.io.checkpoint import Checkpoint, load_state, save_state
 
+from _helpers import StopAfter
+
 TARGET = fp.GaussianMixture([0.5, 0.5], [[-1.5], [1.5]], [[[0.4]], [[0.4]]])
 INITIAL = fp.Gaussian([0.0], [[1.0]])
 DATA = Path(__file__).resolve().parent / "data"
@@ -19,19 +21,6 @@ def grid1():
     return fp.Grid([-6.0], [6.0], [120])
 
 
-class _StopAfter(fp.Tracker):
-    """Simulates an interruption (Ctrl-C) after a given number of accepted steps."""
-
-    def __init__(self, n):
-        self.n, self.steps = n, 0
-
-    def update(self, t, v, record):
-        self.steps += 1
-        if self.steps >= self.n:
-            raise KeyboardInterrupt
-
-
-
 @pytest.mark.parametrize("dt", [0.05, "adaptive"])
 def test_resume_after_interruption_is_identical(tmp_path, grid1, dt):
     kw = dict(dt=dt, t_eval=[0.0, 0.3, 1.0, 2.0])
@@ -39,7 +28,7 @@ def test_resume_after_interruption_is_identical(tmp_path, grid1, dt):
     path = tmp_path / "c.h5"
     ckpt = Checkpoint(path, every_steps=4, every_seconds=float("inf"), fingerprint="run-1")
     with pytest.raises(KeyboardInterrupt):
-        fp.solve(TARGET, INITIAL, grid1, 2.0, trackers=[ckpt, _StopAfter(11)], **kw)
+        fp.solve(TARGET, INITIAL, grid1, 2.0, trackers=[ckpt, StopAfter(11)], **kw)
     assert ckpt.n_written == 2 and path.exists()  # after steps 4 and 8; the run stopped at step 11
     state = load_state(path, fingerprint="run-1")
     assert state.counters["n_steps"] == 8 and 0 < state.t < 2.0
@@ -47,7 +36,6 @@ def test_resume_after_interruption_is_identical(tmp_path, grid1, dt):
     assert solutions_equal(resumed, full)  # bit for bit, history and counters included
     with pytest.raises(ValueError, match="different run"):
         load_state(path, fingerprint="run-2")
-
 
 
 def test_checkpoint_round_trip_and_arguments(tmp_path, grid1):
