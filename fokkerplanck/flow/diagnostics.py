@@ -20,8 +20,10 @@ import numpy as np
 from numba import njit
 
 from . import operators
+from ._step_residual import as_3d
 from .divergences import JENSEN_SHANNON
 from .divergences.jensen_shannon import js_f_and_prime
+from .linear.multigrid import faces_3d
 
 __all__ = ["state_diagnostics", "DIAGNOSTIC_NAMES"]
 
@@ -31,30 +33,38 @@ DIAGNOSTIC_NAMES = ("mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2"
 def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence, phi=None) -> dict:
     """The diagnostics above for one state, as a dict of floats (``phi = Phi(v)`` if known).
 
-    On a 1-D grid the sums run in one compiled pass (:func:`_sums_1d`; the JSD flow's ``f`` and
-    ``f'`` from two logarithms per cell); elsewhere, and for the ``f``, ``f'`` of other
-    divergences, in numpy. Both evaluate the same formulas."""
+    The sums run in one compiled pass over the cells and one over the faces (:func:`_sums`, on the
+    grid viewed as 3-D, as the step residual), in any dimension; the Jensen-Shannon flow's ``f`` and
+    ``f'`` come from two logarithms per cell there, another divergence's ``f`` and ``f'`` from its
+    own (numpy) functions. :func:`_state_diagnostics_numpy` evaluates the same formulas in numpy
+    (the tests' reference)."""
     m = cell_mass
     own = divergence is JENSEN_SHANNON
     phi = divergence.phi(v) if phi is None else phi
-    if v.ndim == 1 and len(coeffs) == 1:
-        if own:
-            fp_ = energy = None
-        else:
-            energy = float(np.sum(m * divergence.f(v)))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fp_ = np.asarray(divergence.f_prime(np.maximum(v, 1e-300)), dtype=float)
-        mass, js, l1, dissipation, grad2, max_v = _sums_1d(v, phi, m, coeffs[0], fp_ if fp_ is not None else v, own)
-        return {"mass": mass, "jsd": js, "energy": js if own else energy, "l1": l1, "dissipation": dissipation,
-                "grad_v_norm2": grad2, "max_v": max_v}
+    if own:
+        fp_ = energy = None
+    else:
+        energy = float(np.sum(m * divergence.f(v)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fp_ = np.asarray(divergence.f_prime(np.maximum(v, 1e-300)), dtype=float)
+    v3 = as_3d(v)
+    mass, js, l1, dissipation, grad2, max_v = _sums(v3, as_3d(phi), as_3d(m), *faces_3d(coeffs, np.shape(v)),
+                                                    v3 if fp_ is None else as_3d(fp_), own)
+    return {"mass": mass, "jsd": js, "energy": js if own else energy, "l1": l1, "dissipation": dissipation,
+            "grad_v_norm2": grad2, "max_v": max_v}
+
+
+def _state_diagnostics_numpy(v, cell_mass, coeffs, divergence, phi=None) -> dict:
+    """:func:`state_diagnostics` by numpy's array operations (the reference of the compiled sums)."""
+    m = cell_mass
+    phi = divergence.phi(v) if phi is None else phi
     js = float(np.sum(m * JENSEN_SHANNON.f(v)))
-    energy = js if own else float(np.sum(m * divergence.f(v)))
     with np.errstate(divide="ignore", invalid="ignore"):
         fp_ = divergence.f_prime(np.maximum(v, 1e-300))
     return {
         "mass": float(np.sum(m * v)),
         "jsd": js,
-        "energy": energy,
+        "energy": js if divergence is JENSEN_SHANNON else float(np.sum(m * divergence.f(v))),
         "l1": float(np.sum(m * np.abs(v - 1.0))),
         "dissipation": operators.dirichlet_form(coeffs, fp_, phi),
         "grad_v_norm2": operators.dirichlet_form(coeffs, v, v),
@@ -63,32 +73,54 @@ def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence, 
 
 
 @njit(cache=True)
-def _sums_1d(v, phi, m, k, fprime, own):
-    r"""``(mass, jsd, l1, dissipation, grad_v_norm2, max_v)`` of a 1-D state in one pass.
+def _sums(v, phi, m, k0, k1, k2, fprime, own):
+    r"""``(mass, jsd, l1, dissipation, grad_v_norm2, max_v)`` of a state on 3-D arrays, in one pass
+    over the cells and one over the faces.
 
-    ``k`` holds the ``n - 1`` face coefficients, or ``n`` on a periodic interval (the last is the
-    seam face). ``own``: the flow is Jensen-Shannon's, whose :math:`f'(v)` comes with
+    ``k0, k1, k2`` are the face arrays of :func:`fokkerplanck.flow.linear.multigrid.faces_3d`
+    (``n - 1`` faces along an axis, ``n`` on a periodic one: the last is the seam from the last
+    cell to the first). ``own``: the flow is Jensen-Shannon's, whose :math:`f'(v)` comes with
     :math:`f(v)` (:func:`~fokkerplanck.flow.divergences.jensen_shannon.js_f_and_prime`) and
     ``fprime`` is ignored; else ``fprime`` holds the flow's :math:`f'(\max(v, 10^{-300}))`."""
-    n = v.size
-    fp_ = np.empty(n) if own else fprime
+    n0, n1, n2 = v.shape
+    fp_ = np.empty(v.shape) if own else fprime
     mass = 0.0
     js = 0.0
     l1 = 0.0
     max_v = -np.inf
-    for i in range(n):
-        f, fpi = js_f_and_prime(v[i])
-        if own:
-            fp_[i] = fpi
-        mass += m[i] * v[i]
-        js += m[i] * f
-        l1 += m[i] * abs(v[i] - 1.0)
-        max_v = max(max_v, v[i])
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                vi, mi = v[i, j, k], m[i, j, k]
+                f, fpi = js_f_and_prime(vi)
+                if own:
+                    fp_[i, j, k] = fpi
+                mass += mi * vi
+                js += mi * f
+                l1 += mi * abs(vi - 1.0)
+                max_v = max(max_v, vi)
     dissipation = 0.0
     grad2 = 0.0
-    for i in range(k.size):
-        j = i + 1 if i < n - 1 else 0
-        dv = v[i] - v[j]
-        dissipation += k[i] * (fp_[i] - fp_[j]) * (phi[i] - phi[j])
-        grad2 += k[i] * dv * dv
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                # the faces to the next cell along each axis (through the seam on a periodic axis)
+                if i < k0.shape[0]:
+                    a = i + 1 if i < n0 - 1 else 0
+                    dissipation, grad2 = _face(k0[i, j, k], fp_[i, j, k] - fp_[a, j, k], phi[i, j, k] - phi[a, j, k],
+                                               v[i, j, k] - v[a, j, k], dissipation, grad2)
+                if j < k1.shape[1]:
+                    a = j + 1 if j < n1 - 1 else 0
+                    dissipation, grad2 = _face(k1[i, j, k], fp_[i, j, k] - fp_[i, a, k], phi[i, j, k] - phi[i, a, k],
+                                               v[i, j, k] - v[i, a, k], dissipation, grad2)
+                if k < k2.shape[2]:
+                    a = k + 1 if k < n2 - 1 else 0
+                    dissipation, grad2 = _face(k2[i, j, k], fp_[i, j, k] - fp_[i, j, a], phi[i, j, k] - phi[i, j, a],
+                                               v[i, j, k] - v[i, j, a], dissipation, grad2)
     return mass, js, l1, dissipation, grad2, max_v
+
+
+@njit(cache=True, inline="always")
+def _face(kf, dfp, dphi, dv, dissipation, grad2):
+    """One face's terms of the dissipation and of ``v^T K v``, added to the running sums."""
+    return dissipation + kf * dfp * dphi, grad2 + kf * dv * dv

@@ -17,7 +17,7 @@ from fokkerplanck.io.checkpoint import Checkpoint, load_state
 
 from _helpers import StopAfter
 
-OLD = dict(FORCING_SAFETY=0.0, LOCAL_ACCEPT=0.0)
+OLD = dict(FORCING_SAFETY=0.0, FORCING_SAFETY_L1=0.0, LOCAL_ACCEPT=0.0)
 
 
 def _ring():
@@ -86,10 +86,38 @@ def test_resume_in_2d_is_bit_identical_with_the_predictor(tmp_path):
     assert solutions_equal(resumed, full)
 
 
-def test_forcing_ties_the_last_solve_to_the_tolerance():
+@pytest.mark.parametrize("solver, norm", [("multigrid", 1), ("direct", 2)])
+def test_forcing_ties_the_last_solve_to_the_tolerance(solver, norm):
     p = fp.setup(TARGET, INITIAL, fp.Grid([-5.0, -5.0], [5.0, 5.0], [8, 8]))
-    res = R.Resolvent(p.divergence, p.coeffs, p.cell_mass, tol=1e-13)
+    res = R.Resolvent(p.divergence, p.coeffs, p.cell_mass, linear_solver=solver, tol=1e-13)
+    assert res._linear.residual_norm == norm
     assert res.forcing(0.5) == R.FORCING_MAX  # far away: a rough solve
     assert res.forcing(1e-4) == pytest.approx(1e-4)  # quadratic phase: eta = r
-    # last iteration: eta r = 0.1 tol, not eta = r (1e-9 would solve it 1e4 times too accurately)
-    assert res.forcing(1e-9) == pytest.approx(R.FORCING_SAFETY * 1e-13 / 1e-9)
+    # last iteration: eta r = c tol, not eta = r (1e-9 would solve it 1e4 times too accurately);
+    # c = 0.5 when the linear solve tests the Newton residual's own norm (L1), 0.1 for the 2-norm
+    c = R.FORCING_SAFETY_L1 if norm == 1 else R.FORCING_SAFETY
+    assert c == (0.5 if norm == 1 else 0.1)
+    assert res.forcing(1e-9) == pytest.approx(c * 1e-13 / 1e-9)
+
+
+def test_the_l1_stop_of_multigrid_cg_is_the_newton_residual_it_promises(rng):
+    """CG with ``norm=1`` stops at the first iteration whose residual has ``||r||_1 <= rtol ||b||_1``,
+    checked against the residual recomputed from the returned ``x``; for the Hessian system the
+    new Newton residual is ``h`` times that residual, so the last Newton iteration ends at
+    ``FORCING_SAFETY_L1 * tol`` plus Newton's quadratic term."""
+    from fokkerplanck.flow import operators
+
+    grid = fp.Grid([-5.0, -5.0], [5.0, 5.0], [64, 64])
+    p = fp.setup(TARGET, INITIAL, grid)
+    solver = R.Resolvent(p.divergence, p.coeffs, p.cell_mass)._linear
+    h, d = 0.1, (p.cell_mass * rng.uniform(0.5, 2.0, grid.shape)).ravel()
+    b = rng.standard_normal(grid.size) * p.cell_mass.ravel()
+    H = operators.laplacian_matrix(p.coeffs, grid.shape) * h
+    H.setdiag(H.diagonal() + d)
+    for rtol in (1e-3, 1e-7):
+        x, it = solver.solve_hessian(h, d, b, rtol=rtol)
+        assert np.abs(b - H @ x).sum() <= rtol * np.abs(b).sum() * (1 + 1e-9)
+        solver.maxiter = it - 1  # one iteration fewer does not meet the test
+        with pytest.raises(np.linalg.LinAlgError):
+            solver.solve_hessian(h, d, b, rtol=rtol)
+        solver.maxiter = 200

@@ -108,34 +108,59 @@ def _full_diagonal(d, k0, k1, k2, a):
         a[:, :, n2 - 1] += k2[:, :, n2 - 1]
 
 
-# The 7-point stencil is written out in each walls kernel below (and in ._mg_fused) on purpose:
-# one shared inline="always" function for it, tried on 2026-12-03, made the 2-D 1024^2 solve of
-# benchmarks/bench_scale.py 3.6x slower (48 s against 13.3 s of CPU, same iterations).
+@njit(cache=True, inline="always")
+def _neighbours(k0, k1, k2, x, i, j, k, s, im, ip, jm, jp, km, kp):
+    """``s + sum_j k_ij x_j`` over the neighbours of cell ``(i, j, k)`` whose flags are set (walls),
+    always in this order (so that kernels built on it sum bit for bit alike).
+
+    Speed: a kernel gains from it only where the flags are constants at the call (rows peeled and
+    specialised, as in :func:`_matvec_walls` and :mod:`._mg_fused`). With the flags passed as
+    variables, numba's loops were 3.6-4x slower than with the tests written out; the kernels that
+    still test per cell (periodic levels, separate passes) therefore keep them written out."""
+    if im:
+        s += k0[i - 1, j, k] * x[i - 1, j, k]
+    if ip:
+        s += k0[i, j, k] * x[i + 1, j, k]
+    if jm:
+        s += k1[i, j - 1, k] * x[i, j - 1, k]
+    if jp:
+        s += k1[i, j, k] * x[i, j + 1, k]
+    if km:
+        s += k2[i, j, k - 1] * x[i, j, k - 1]
+    if kp:
+        s += k2[i, j, k] * x[i, j, k + 1]
+    return s
+
+
+@njit(cache=True, inline="always")
+def _matvec_cell(a, k0, k1, k2, x, out, i, j, k, im, ip, jm, jp, km, kp):
+    y = a[i, j, k] * x[i, j, k] - _neighbours(k0, k1, k2, x, i, j, k, 0.0, im, ip, jm, jp, km, kp)
+    out[i, j, k] = y
+    return y * x[i, j, k]
+
+
 @njit(cache=True, fastmath=True)
 def _matvec_walls(a, k0, k1, k2, x, out):
+    """``out = (D + K) x`` with walls; returns ``x . out``. Each row's end cells are peeled off and its
+    interior runs with constant neighbour flags (inside a 3-D level, or a 2-D level's inner rows)."""
     dot = 0.0
     n0, n1, n2 = x.shape
     for i in range(n0):
         im, ip = i > 0, i < n0 - 1
         for j in range(n1):
             jm, jp = j > 0, j < n1 - 1
-            for k in range(n2):
-                s = 0.0
-                if im:
-                    s += k0[i - 1, j, k] * x[i - 1, j, k]
-                if ip:
-                    s += k0[i, j, k] * x[i + 1, j, k]
-                if jm:
-                    s += k1[i, j - 1, k] * x[i, j - 1, k]
-                if jp:
-                    s += k1[i, j, k] * x[i, j + 1, k]
-                if k > 0:
-                    s += k2[i, j, k - 1] * x[i, j, k - 1]
-                if k < n2 - 1:
-                    s += k2[i, j, k] * x[i, j, k + 1]
-                y = a[i, j, k] * x[i, j, k] - s
-                out[i, j, k] = y
-                dot += y * x[i, j, k]
+            dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, 0, im, ip, jm, jp, False, n2 > 1)
+            if im and ip and jm and jp:
+                for k in range(1, n2 - 1):
+                    dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, k, True, True, True, True, True, True)
+            elif n0 == 1 and jm and jp:
+                for k in range(1, n2 - 1):
+                    dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, k, False, False, True, True, True, True)
+            else:
+                for k in range(1, n2 - 1):
+                    dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, k, im, ip, jm, jp, True, True)
+            if n2 > 1:
+                dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, n2 - 1, im, ip, jm, jp, True, False)
     return dot
 
 
@@ -338,14 +363,16 @@ def _dense(a, k0, k1, k2, out):
 
 @njit(cache=True, fastmath=True)
 def _cg_update(x, r, p, q, alpha):
-    """``x += alpha p``, ``r -= alpha q``; returns ``r . r``."""
+    """``x += alpha p``, ``r -= alpha q``; returns ``(r . r, sum |r|)`` (the 2- and 1-norm tests)."""
     xf, rf, pf, qf = x.ravel(), r.ravel(), p.ravel(), q.ravel()
     rr = 0.0
+    r1 = 0.0
     for i in range(xf.size):
         xf[i] += alpha * pf[i]
         rf[i] -= alpha * qf[i]
         rr += rf[i] * rf[i]
-    return rr
+        r1 += abs(rf[i])
+    return rr, r1
 
 
 @njit(cache=True)

@@ -50,6 +50,12 @@ class LinearSolver:
     #: Why the solver cannot run on a grid with periodic axes (None: it can; it then works on the
     #: face coefficients of :mod:`fokkerplanck.flow.operators`, whose periodic axes carry the seam face).
     periodic_unavailable: str | None = None
+    #: The norm of the stopping test ``||r|| <= rtol ||b||`` of :meth:`solve_hessian`: 2 (scipy's
+    #: CG) or 1, the norm of the Newton residual itself (for the Hessian system ``H dw = -g`` the
+    #: linearised new residual is ``g + H dw = -r``), so that the forcing of
+    #: :meth:`Resolvent.forcing <fokkerplanck.flow.resolvent.Resolvent.forcing>` needs no
+    #: allowance for a change of norm.
+    residual_norm = 2
 
     # -- where it applies ---------------------------------------------------------------------
     @classmethod

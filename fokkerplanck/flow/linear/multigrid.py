@@ -254,20 +254,24 @@ class Multigrid:
         return _matvec_dot(top.a, top.k0, top.k1, top.k2, x, out)
 
     # -- CG -----------------------------------------------------------------------------------
-    def solve(self, b, rtol=1e-10, maxiter=200):
+    def solve(self, b, rtol=1e-10, maxiter=200, norm=2):
         """CG for ``(diag(d)/scale + K) x = b / scale`` preconditioned by one V-cycle.
 
         Returns ``(x, iterations, converged)`` with ``x`` in the grid's shape. The stopping test is
-        ``||r||_2 <= rtol ||b||_2`` on the system as given (as :func:`scipy.sparse.linalg.cg`);
-        in the singular case on the Jacobi-scaled system (see below).
+        ``||r|| <= rtol ||b||`` on the system as given, in the 2-norm (``norm=2``, as
+        :func:`scipy.sparse.linalg.cg`) or the 1-norm (``norm=1``: the norm of the Newton residual,
+        see :attr:`MultigridCG.residual_norm`); in the singular case in the 2-norm on the
+        Jacobi-scaled system (see below).
         """
+        if norm not in (1, 2):
+            raise ValueError(f"norm must be 1 or 2, got {norm!r}.")
         top = self.levels[0]
         rhs = np.asarray(b, dtype=float).reshape(top.shape) / self._scale
         if self.singular:
             return self._solve_singular(rhs, rtol, maxiter)
         x = np.zeros(top.shape)
-        r = rhs.copy()
-        bnorm = float(np.sqrt(_dot(r, r)))
+        r = rhs  # a new array (the division above): CG's residual, updated in place
+        bnorm = float(np.sqrt(_dot(r, r))) if norm == 2 else float(np.sum(np.abs(r)))
         if bnorm == 0.0:
             return x.reshape(self.grid_shape), 0, True
         z = np.empty(top.shape)
@@ -280,8 +284,8 @@ class Multigrid:
             if not pq > 0.0:
                 return x.reshape(self.grid_shape), it, False
             alpha = rz / pq
-            rr = _cg_update(x, r, p, q, alpha)
-            if np.sqrt(rr) <= target:
+            rr, r1 = _cg_update(x, r, p, q, alpha)
+            if (np.sqrt(rr) if norm == 2 else r1) <= target:
                 return x.reshape(self.grid_shape), it, True
             rz_new = self.precondition(r, z)
             _direction_update(p, z, rz_new / rz)
@@ -327,7 +331,7 @@ class Multigrid:
             pq = _dot(p, q)
             if not pq > 0.0:
                 return (s * y).reshape(self.grid_shape), it, False
-            rr = _cg_update(y, r, p, q, rz / pq)
+            rr, _ = _cg_update(y, r, p, q, rz / pq)
             if np.sqrt(rr) <= rtol * bnorm:
                 return (s * y).reshape(self.grid_shape), it, True
             prec(r, z)
@@ -357,6 +361,8 @@ class MultigridCG(LinearSolver):
 
     name = "multigrid"
     summary = "CG preconditioned by a matrix-free geometric multigrid V-cycle (numba); the Hessian is never assembled"
+    # CG stops on the 1-norm of its residual, h times which is the linearised Newton residual
+    residual_norm = 1
     # periodic axes: the kernels wrap through the seam face, any number of cells (periodic_unavailable stays None)
 
     @classmethod
@@ -411,7 +417,7 @@ class MultigridCG(LinearSolver):
         rtol = self.rtol if rtol is None else max(rtol, self.rtol)
         self.mg.set_diagonal(diag, h)
         with _threads.blas_limits():  # the coarsest level's Cholesky solve is BLAS
-            x, it, ok = self.mg.solve(rhs, rtol=rtol, maxiter=self.maxiter)
+            x, it, ok = self.mg.solve(rhs, rtol=rtol, maxiter=self.maxiter, norm=self.residual_norm)
         if not ok:
             raise np.linalg.LinAlgError("multigrid-preconditioned CG did not converge")
         return x.ravel(), max(it, 1)
