@@ -11,8 +11,12 @@ the last cell and the first); the kernels read periodicity from that length and 
 A periodic axis of one cell has no face (its seam would join the cell to itself;
 :func:`fokkerplanck.flow.linear.multigrid.faces_3d` and the coarsening give it an empty array).
 
-The neighbour sum ``s = sum_j k_ij x_j`` is written out in each kernel (a helper function was
-not inlined by numba and cost 20x); the boundary tests of the outer axes are hoisted. The loops
+The neighbour sum ``s = sum_j k_ij x_j`` is :func:`_neighbours` where a kernel calls it with
+constant neighbour flags (the walls matvec and the fused passes of :mod:`._mg_fused`, whose rows
+are peeled: first cell, interior, last cell); elsewhere it is written out, with the boundary
+tests of the outer axes hoisted (the helper with the flags as variables made numba's loops 3.6-4x
+slower). Every form adds the terms in the same order, so the fused passes equal the separate
+kernels bit for bit. The loops
 over the cells are those of walls (they ignore a seam entry); the seam terms are added by
 :func:`_seam_add`, a pass over the seam planes of the periodic axes only, so grids with walls run
 exactly the loops they ran before periodic axes (measured in benchmarks/README.md).
@@ -116,7 +120,9 @@ def _neighbours(k0, k1, k2, x, i, j, k, s, im, ip, jm, jp, km, kp):
     Speed: a kernel gains from it only where the flags are constants at the call (rows peeled and
     specialised, as in :func:`_matvec_walls` and :mod:`._mg_fused`). With the flags passed as
     variables, numba's loops were 3.6-4x slower than with the tests written out; the kernels that
-    still test per cell (periodic levels, separate passes) therefore keep them written out."""
+    still test per cell (periodic levels, separate passes) therefore keep them written out.
+    :mod:`._mg_fused` inlines it: a change here must also change that file (its revision line), or
+    numba's on-disk cache keeps the old fused kernels."""
     if im:
         s += k0[i - 1, j, k] * x[i - 1, j, k]
     if ip:
