@@ -8,12 +8,17 @@ one pass over the rows ``t = i * n1 + j`` of the 3-D array, the later stages lag
 row ``t`` reaches rows ``t +- 1`` and ``t +- n1`` only, so when a stage reaches row ``t - L`` the
 stage before it has finished every row that row reads. The arithmetic of each cell is that of
 the separate kernels, in the same order, so the results are bit for bit those of the separate
-passes (tests/flow/test_multigrid_fused.py). Periodic levels keep the separate kernels (the seam
-terms reach across the whole level).
+passes (tests/flow/test_multigrid_fused.py), with one difference: the restriction sums the
+residuals of the red cells only. After the black half-sweep every black cell satisfies its own
+equation exactly for the red values around it, which no later stage of the pass changes, so the
+black residuals are zero in exact arithmetic (the separate residual kernel returns them as
+round-off) and computing them would be half of the residual's cost; the V-cycle stays the same
+symmetric linear operator. Periodic levels keep the separate kernels (the seam terms reach
+across the whole level; with an odd number of cells a seam joins two cells of one colour).
 
 Each row's end cells are peeled off and its interior cells run with constant neighbour flags
-(:func:`fokkerplanck.flow.linear._mg_kernels._neighbours`): a V-cycle at 1024^2 took 15.5 ms
-instead of 18.8 ms (benchmarks/README.md).
+(:func:`fokkerplanck.flow.linear._mg_kernels._neighbours`). Both changes, measured at 1024^2, in
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -26,64 +31,44 @@ from ._mg_kernels import _neighbours
 
 
 @njit(cache=True, inline="always")
-def _gs_cell(a, k0, k1, k2, x, b, i, j, k, im, ip, jm, jp, km, kp):
-    x[i, j, k] = _neighbours(k0, k1, k2, x, i, j, k, b[i, j, k], im, ip, jm, jp, km, kp) / a[i, j, k]
+def _cell(a, k0, k1, k2, x, b, rc, i, j, k, im, ip, jm, jp, km, kp, residual):
+    """Cell ``(i, j, k)``: its Gauss-Seidel update, or (``residual``) its residual
+    ``b - (D + K) x`` added into its coarse cell of ``rc``."""
+    if residual:
+        s = _neighbours(k0, k1, k2, x, i, j, k, 0.0, im, ip, jm, jp, km, kp)
+        rc[i // 2, j // 2, k // 2] += b[i, j, k] - a[i, j, k] * x[i, j, k] + s
+    else:
+        x[i, j, k] = _neighbours(k0, k1, k2, x, i, j, k, b[i, j, k], im, ip, jm, jp, km, kp) / a[i, j, k]
 
 
 @njit(cache=True, inline="always")
-def _gs_row(a, k0, k1, k2, x, b, i, j, color):
-    """The Gauss-Seidel update of the cells of ``color`` on row ``(i, j)`` (walls).
+def _colour_row(a, k0, k1, k2, x, b, rc, i, j, color, residual):
+    """:func:`_cell` on the cells of ``color`` (``(i + j + k) % 2 == color``) of row ``(i, j)`` (walls).
 
     The first and last cells of the row are peeled off, and the interior cells of a row inside the
     level (and of a 2-D level's inner rows) run with every neighbour flag a constant: a loop
-    without branches, 20% faster per V-cycle at 1024^2 than the flags tested per cell (with the
-    flags passed as variables instead of constants, numba's loop was 4x slower)."""
+    without branches on the neighbours, 20% faster per V-cycle at 1024^2 than the flags tested per
+    cell (with the flags passed as variables instead of constants, numba's loop was 4x slower)."""
     n0, n1, n2 = x.shape
     im, ip, jm, jp = i > 0, i < n0 - 1, j > 0, j < n1 - 1
     k = (i + j + color) % 2
     if k == 0:
-        _gs_cell(a, k0, k1, k2, x, b, i, j, 0, im, ip, jm, jp, False, n2 > 1)
+        _cell(a, k0, k1, k2, x, b, rc, i, j, 0, im, ip, jm, jp, False, n2 > 1, residual)
         k = 2
     if im and ip and jm and jp:  # inside a 3-D level
         while k < n2 - 1:
-            _gs_cell(a, k0, k1, k2, x, b, i, j, k, True, True, True, True, True, True)
+            _cell(a, k0, k1, k2, x, b, rc, i, j, k, True, True, True, True, True, True, residual)
             k += 2
     elif n0 == 1 and jm and jp:  # inside a 2-D level, viewed as (1, n0, n1)
         while k < n2 - 1:
-            _gs_cell(a, k0, k1, k2, x, b, i, j, k, False, False, True, True, True, True)
+            _cell(a, k0, k1, k2, x, b, rc, i, j, k, False, False, True, True, True, True, residual)
             k += 2
     else:
         while k < n2 - 1:
-            _gs_cell(a, k0, k1, k2, x, b, i, j, k, im, ip, jm, jp, True, True)
+            _cell(a, k0, k1, k2, x, b, rc, i, j, k, im, ip, jm, jp, True, True, residual)
             k += 2
     if k == n2 - 1:
-        _gs_cell(a, k0, k1, k2, x, b, i, j, k, im, ip, jm, jp, k > 0, False)
-
-
-@njit(cache=True, inline="always")
-def _residual_cell(a, k0, k1, k2, x, b, rc, i, j, k, im, ip, jm, jp, km, kp):
-    s = _neighbours(k0, k1, k2, x, i, j, k, 0.0, im, ip, jm, jp, km, kp)
-    rc[i // 2, j // 2, k // 2] += b[i, j, k] - a[i, j, k] * x[i, j, k] + s
-
-
-@njit(cache=True, inline="always")
-def _restrict_residual_row(a, k0, k1, k2, x, b, rc, i, j):
-    """The residual ``b - (D + K) x`` of row ``(i, j)`` added into its coarse cells (walls), the row
-    peeled and specialised as in :func:`_gs_row`."""
-    n0, n1, n2 = x.shape
-    im, ip, jm, jp = i > 0, i < n0 - 1, j > 0, j < n1 - 1
-    _residual_cell(a, k0, k1, k2, x, b, rc, i, j, 0, im, ip, jm, jp, False, n2 > 1)
-    if im and ip and jm and jp:
-        for k in range(1, n2 - 1):
-            _residual_cell(a, k0, k1, k2, x, b, rc, i, j, k, True, True, True, True, True, True)
-    elif n0 == 1 and jm and jp:
-        for k in range(1, n2 - 1):
-            _residual_cell(a, k0, k1, k2, x, b, rc, i, j, k, False, False, True, True, True, True)
-    else:
-        for k in range(1, n2 - 1):
-            _residual_cell(a, k0, k1, k2, x, b, rc, i, j, k, im, ip, jm, jp, True, True)
-    if n2 > 1:
-        _residual_cell(a, k0, k1, k2, x, b, rc, i, j, n2 - 1, im, ip, jm, jp, True, False)
+        _cell(a, k0, k1, k2, x, b, rc, i, j, k, im, ip, jm, jp, k > 0, False, residual)
 
 
 @njit(cache=True)
@@ -93,7 +78,8 @@ def _lag(shape):
 
 @njit(cache=True)
 def _pre_smooth_restrict(a, k0, k1, k2, x, b, rc):
-    """``x`` = red from zero, then black; ``rc = P^T (b - (D + K) x)`` (walls; one pass)."""
+    """``x`` = red from zero, then black; ``rc = P^T (b - (D + K) x)`` (walls; one pass), summing
+    the red cells' residuals (the black cells' are zero after their half-sweep)."""
     n0, n1, n2 = x.shape
     rows, lag = n0 * n1, _lag(x.shape)
     rc[:] = 0.0
@@ -104,10 +90,10 @@ def _pre_smooth_restrict(a, k0, k1, k2, x, b, rc):
                 x[i, j, k] = b[i, j, k] / a[i, j, k]
         t1 = t - lag
         if 0 <= t1 < rows:
-            _gs_row(a, k0, k1, k2, x, b, t1 // n1, t1 % n1, 1)
+            _colour_row(a, k0, k1, k2, x, b, rc, t1 // n1, t1 % n1, 1, False)
         t2 = t - 2 * lag
-        if 0 <= t2 < rows:  # the residual of row t2, summed into its coarse cells
-            _restrict_residual_row(a, k0, k1, k2, x, b, rc, t2 // n1, t2 % n1)
+        if 0 <= t2 < rows:  # the residual of row t2's red cells, summed into their coarse cells
+            _colour_row(a, k0, k1, k2, x, b, rc, t2 // n1, t2 % n1, 0, True)
 
 
 @njit(cache=True)
@@ -123,11 +109,11 @@ def _prolong_post_smooth(a, k0, k1, k2, x, b, xc):
                 x[i, j, k] += xc[i // 2, j // 2, k // 2]
         t1 = t - lag
         if 0 <= t1 < rows:
-            _gs_row(a, k0, k1, k2, x, b, t1 // n1, t1 % n1, 1)
+            _colour_row(a, k0, k1, k2, x, b, xc, t1 // n1, t1 % n1, 1, False)
         t2 = t - 2 * lag
         if 0 <= t2 < rows:
             i, j = t2 // n1, t2 % n1
-            _gs_row(a, k0, k1, k2, x, b, i, j, 0)
+            _colour_row(a, k0, k1, k2, x, b, xc, i, j, 0, False)
             for k in range(n2):
                 dot += b[i, j, k] * x[i, j, k]
     return dot
