@@ -390,6 +390,16 @@ def _direction_update(p, z, beta):
 
 
 @njit(cache=True, fastmath=True)
+def _sum_abs(x):
+    """``sum |x|`` in one pass (numpy's ``np.abs(x).sum()`` makes two and a temporary array)."""
+    xf = x.ravel()
+    s = 0.0
+    for i in range(xf.size):
+        s += abs(xf[i])
+    return s
+
+
+@njit(cache=True, fastmath=True)
 def _dot(x, y):
     xf, yf = x.ravel(), y.ravel()
     s = 0.0

@@ -50,7 +50,8 @@ import scipy.linalg
 from ... import _threads
 from ._mg_fused import _pre_smooth_restrict, _prolong_post_smooth
 from ._mg_kernels import (_cg_update, _coarsen_faces, _dense, _direction_update, _dot, _full_diagonal,
-                          _gauss_seidel, _gauss_seidel_from_zero, _matvec_dot, _prolong_add, _residual, _restrict)
+                          _gauss_seidel, _gauss_seidel_from_zero, _matvec_dot, _prolong_add, _residual, _restrict,
+                          _sum_abs)
 from .base import F8, LinearSolver, register
 
 __all__ = ["Multigrid", "MultigridCG", "COARSE_MAX", "COARSE_SCALE"]
@@ -271,7 +272,7 @@ class Multigrid:
             return self._solve_singular(rhs, rtol, maxiter)
         x = np.zeros(top.shape)
         r = rhs  # a new array (the division above): CG's residual, updated in place
-        bnorm = float(np.sqrt(_dot(r, r))) if norm == 2 else float(np.sum(np.abs(r)))
+        bnorm = float(np.sqrt(_dot(r, r))) if norm == 2 else _sum_abs(r)
         if bnorm == 0.0:
             return x.reshape(self.grid_shape), 0, True
         z = np.empty(top.shape)
