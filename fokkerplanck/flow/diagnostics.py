@@ -30,8 +30,9 @@ __all__ = ["state_diagnostics", "DIAGNOSTIC_NAMES"]
 DIAGNOSTIC_NAMES = ("mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2", "max_v")
 
 
-def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence, phi=None) -> dict:
-    """The diagnostics above for one state, as a dict of floats (``phi = Phi(v)`` if known).
+def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence, phi=None, faces=None) -> dict:
+    """The diagnostics above for one state, as a dict of floats (``phi = Phi(v)`` if known; ``faces``
+    is ``faces_3d(coeffs, v.shape)`` if known: a time loop computes it once per run).
 
     The sums run in one compiled pass over the cells and one over the faces (:func:`_sums`, on the
     grid viewed as 3-D, as the step residual), in any dimension; the Jensen-Shannon flow's ``f`` and
@@ -48,8 +49,8 @@ def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence, 
         with np.errstate(divide="ignore", invalid="ignore"):
             fp_ = np.asarray(divergence.f_prime(np.maximum(v, 1e-300)), dtype=float)
     v3 = as_3d(v)
-    mass, js, l1, dissipation, grad2, max_v = _sums(v3, as_3d(phi), as_3d(m), *faces_3d(coeffs, np.shape(v)),
-                                                    v3 if fp_ is None else as_3d(fp_), own)
+    faces = faces_3d(coeffs, np.shape(v)) if faces is None else faces
+    mass, js, l1, dissipation, grad2, max_v = _sums(v3, as_3d(phi), as_3d(m), *faces, v3 if fp_ is None else as_3d(fp_), own)
     return {"mass": mass, "jsd": js, "energy": js if own else energy, "l1": l1, "dissipation": dissipation,
             "grad_v_norm2": grad2, "max_v": max_v}
 
