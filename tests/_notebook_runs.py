@@ -81,7 +81,8 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
     ``timeout`` seconds, a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a
     stall then costs ``idle`` seconds, not ``timeout``; measured: 7 of 24 runs stalled for the whole 180 s timeout
     under load 4-6), and a run that times out or whose kernel dies is done again from the start, at
-    most ``attempts`` times in all. An error raised by a cell (CellExecutionError) is not retried."""
+    most ``attempts`` times in all, as is a run whose kernel died while starting
+    (:func:`_never_started`). An error raised by a cell (CellExecutionError) is not retried."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -96,13 +97,26 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
         try:
             client.execute()  # raises CellExecutionError naming the failing cell
             return nb, stalls
-        except (CellTimeoutError, DeadKernelError, TimeoutError) as exc:
+        except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as exc:
+            # a stall, or a kernel that never started (DeadKernelError is itself a RuntimeError)
+            stalled = isinstance(exc, (CellTimeoutError, DeadKernelError, TimeoutError))
+            if not (stalled or _never_started(exc)):
+                raise
             stalls.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
             if attempt + 1 == attempts:
                 raise
         finally:
             stop.set()
             watchdog.join()
+
+
+def _never_started(exc):
+    """Whether ``exc`` is jupyter_client's "Kernel died before replying to kernel_info": the kernel
+    process exited while starting, before any cell ran. Seen once in CI (2026-12-03): the kernel
+    could not bind one of the TCP ports its manager had picked as free ("Address already in use",
+    two notebooks start kernels at the same time), so :func:`execute` retries such a run as it
+    retries a stalled one."""
+    return "Kernel died before replying to kernel_info" in str(exc)
 
 
 def _run_one(path, out_dir):

@@ -38,8 +38,10 @@ def test_notebook_executes(path):
     if isinstance(result, BaseException):
         pytest.fail(f"{path.name} failed:\n{result}")
     seconds, stalls = timings[path]
-    if stalls:  # passed, but only after a new kernel: say so (the stall after a widget cell, _notebook_runs.execute)
-        warnings.warn(f"{path.name}: {len(stalls)} stalled run(s) retried in a new kernel ({'; '.join(stalls)}); "
+    if stalls:  # passed, but only after a new kernel: say so (a stall after a widget cell, or a kernel that
+        # never started; _notebook_runs.execute)
+        warnings.warn(f"{path.name}: {len(stalls)} stalled or unstarted run(s) retried in a new kernel "
+                      f"({'; '.join(stalls)}); "
                       f"{seconds:.0f} s in all", RuntimeWarning, stacklevel=1)
     errors = [o for c in result.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []

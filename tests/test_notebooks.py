@@ -99,3 +99,32 @@ def test_a_kernel_that_uses_no_cpu_is_killed_and_the_run_retried(tmp_path):
     assert len(stalls) == 1 and "DeadKernelError" in stalls[0], stalls
     assert (tmp_path / "attempts.txt").read_text() == "2"
     assert executed.cells[0].execution_count == 1
+
+
+def test_a_kernel_that_dies_while_starting_is_retried(tmp_path, monkeypatch):
+    """jupyter_client's "Kernel died before replying to kernel_info" (a kernel that could not bind a
+    port its manager had picked, seen once in CI) is retried like a stall; any other RuntimeError is not."""
+    import nbclient
+
+    from _notebook_runs import execute
+
+    real, calls = nbclient.NotebookClient.execute, []
+
+    def dies_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", dies_once)
+    path = _notebook(tmp_path, "starts.ipynb", "x = 6 * 7\nx\n")
+    executed, stalls = execute(path, tmp_path, attempts=2)
+    assert len(stalls) == 1 and "kernel_info" in stalls[0], stalls
+    assert executed.cells[0].outputs[0]["data"]["text/plain"] == "42"
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("something else went wrong")
+
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        execute(path, tmp_path, attempts=3)
