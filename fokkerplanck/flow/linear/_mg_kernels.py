@@ -11,12 +11,9 @@ the last cell and the first); the kernels read periodicity from that length and 
 A periodic axis of one cell has no face (its seam would join the cell to itself;
 :func:`fokkerplanck.flow.linear.multigrid.faces_3d` and the coarsening give it an empty array).
 
-The neighbour sum ``s = sum_j k_ij x_j`` is :func:`_neighbours` where a kernel calls it with
-constant neighbour flags (the walls matvec and the fused passes of :mod:`._mg_fused`, whose rows
-are peeled: first cell, interior, last cell); elsewhere it is written out, with the boundary
-tests of the outer axes hoisted (the helper with the flags as variables made numba's loops 3.6-4x
-slower). Every form adds the terms in the same order, so the fused passes equal the separate
-kernels bit for bit. The loops
+The neighbour sum ``s = sum_j k_ij x_j`` is written out in each kernel here, the boundary tests
+of the outer axes hoisted (the fused passes of :mod:`._mg_fused` use a helper with constant
+neighbour flags on peeled rows instead; see there why not here). The loops
 over the cells are those of walls (they ignore a seam entry); the seam terms are added by
 :func:`_seam_add`, a pass over the seam planes of the periodic axes only, so grids with walls run
 exactly the loops they ran before periodic axes (measured in benchmarks/README.md).
@@ -112,63 +109,36 @@ def _full_diagonal(d, k0, k1, k2, a):
         a[:, :, n2 - 1] += k2[:, :, n2 - 1]
 
 
-@njit(cache=True, inline="always")
-def _neighbours(k0, k1, k2, x, i, j, k, s, im, ip, jm, jp, km, kp):
-    """``s + sum_j k_ij x_j`` over the neighbours of cell ``(i, j, k)`` whose flags are set (walls),
-    always in this order (so that kernels built on it sum bit for bit alike).
-
-    Speed: a kernel gains from it only where the flags are constants at the call (rows peeled and
-    specialised, as in :func:`_matvec_walls` and :mod:`._mg_fused`). With the flags passed as
-    variables, numba's loops were 3.6-4x slower than with the tests written out; the kernels that
-    still test per cell (periodic levels, separate passes) therefore keep them written out (one
-    peeled row for every kernel, with the operation as a constant, was tried: the same speed, but
-    numba took 24.4 s instead of 14.5 s to compile the first 2-D solve).
-    :mod:`._mg_fused` inlines it: a change here must also change that file (its revision line), or
-    numba's on-disk cache keeps the old fused kernels."""
-    if im:
-        s += k0[i - 1, j, k] * x[i - 1, j, k]
-    if ip:
-        s += k0[i, j, k] * x[i + 1, j, k]
-    if jm:
-        s += k1[i, j - 1, k] * x[i, j - 1, k]
-    if jp:
-        s += k1[i, j, k] * x[i, j + 1, k]
-    if km:
-        s += k2[i, j, k - 1] * x[i, j, k - 1]
-    if kp:
-        s += k2[i, j, k] * x[i, j, k + 1]
-    return s
-
-
-@njit(cache=True, inline="always")
-def _matvec_cell(a, k0, k1, k2, x, out, i, j, k, im, ip, jm, jp, km, kp):
-    y = a[i, j, k] * x[i, j, k] - _neighbours(k0, k1, k2, x, i, j, k, 0.0, im, ip, jm, jp, km, kp)
-    out[i, j, k] = y
-    return y * x[i, j, k]
-
-
+# The 7-point stencil is written out in each walls kernel below on purpose: one shared
+# inline="always" function for it, tried on 2026-12-03, made the 2-D 1024^2 solve of
+# benchmarks/bench_scale.py 3.6x slower (48 s against 13.3 s of CPU, same iterations). The fused
+# passes (._mg_fused) do use a helper, called with constant flags from peeled rows (fast there);
+# for this matvec that was no faster than the loop below.
 @njit(cache=True, fastmath=True)
 def _matvec_walls(a, k0, k1, k2, x, out):
-    """``out = (D + K) x`` with walls; returns ``x . out``. Each row's end cells are peeled off and its
-    interior runs with constant neighbour flags (inside a 3-D level, or a 2-D level's inner rows)."""
     dot = 0.0
     n0, n1, n2 = x.shape
     for i in range(n0):
         im, ip = i > 0, i < n0 - 1
         for j in range(n1):
             jm, jp = j > 0, j < n1 - 1
-            dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, 0, im, ip, jm, jp, False, n2 > 1)
-            if im and ip and jm and jp:
-                for k in range(1, n2 - 1):
-                    dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, k, True, True, True, True, True, True)
-            elif n0 == 1 and jm and jp:
-                for k in range(1, n2 - 1):
-                    dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, k, False, False, True, True, True, True)
-            else:
-                for k in range(1, n2 - 1):
-                    dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, k, im, ip, jm, jp, True, True)
-            if n2 > 1:
-                dot += _matvec_cell(a, k0, k1, k2, x, out, i, j, n2 - 1, im, ip, jm, jp, True, False)
+            for k in range(n2):
+                s = 0.0
+                if im:
+                    s += k0[i - 1, j, k] * x[i - 1, j, k]
+                if ip:
+                    s += k0[i, j, k] * x[i + 1, j, k]
+                if jm:
+                    s += k1[i, j - 1, k] * x[i, j - 1, k]
+                if jp:
+                    s += k1[i, j, k] * x[i, j + 1, k]
+                if k > 0:
+                    s += k2[i, j, k - 1] * x[i, j, k - 1]
+                if k < n2 - 1:
+                    s += k2[i, j, k] * x[i, j, k + 1]
+                y = a[i, j, k] * x[i, j, k] - s
+                out[i, j, k] = y
+                dot += y * x[i, j, k]
     return dot
 
 
