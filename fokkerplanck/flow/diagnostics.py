@@ -32,7 +32,7 @@ DIAGNOSTIC_NAMES = ("mass", "jsd", "energy", "l1", "dissipation", "grad_v_norm2"
 
 def state_diagnostics(v: np.ndarray, cell_mass: np.ndarray, coeffs, divergence, phi=None, faces=None) -> dict:
     """The diagnostics above for one state, as a dict of floats (``phi = Phi(v)`` if known; ``faces``
-    is ``faces_3d(coeffs, v.shape)`` if known: a time loop computes it once per run).
+    is ``faces_3d(coeffs, v.shape)`` if known: the time loop passes its resolvent's, built once per run).
 
     The sums run in one compiled pass over the cells and one over the faces (:func:`_sums`, on the
     grid viewed as 3-D, as the step residual), in any dimension; the Jensen-Shannon flow's ``f`` and

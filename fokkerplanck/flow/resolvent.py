@@ -128,7 +128,9 @@ class Resolvent:
         entry = select(linear_solver, self.shape, divergence, periodic=operators.periodic_axes(coeffs, self.shape))
         self._linear = entry(coeffs, self.shape, divergence)
         self.linear_solver = entry.name
-        self._faces_3d = faces_3d(coeffs, self.shape)  # K for the compiled residual (:meth:`_gradient`)
+        #: K's face arrays in the 3-D view (:func:`~fokkerplanck.flow.linear.multigrid.faces_3d`), built once:
+        #: the compiled residual (:meth:`_gradient`) and the time loop's diagnostics read them
+        self.faces = faces_3d(coeffs, self.shape)
         self._mass_3d = as_3d(self.cell_mass)
 
     @property
@@ -247,7 +249,7 @@ class Resolvent:
         ``w``), by the compiled pass of :mod:`fokkerplanck.flow._step_residual`."""
         state = self.divergence.s_state(s)
         g = np.empty(self.shape)
-        l1 = step_residual_3d(self._mass_3d, as_3d(state[0]), as_3d(v_old), as_3d(state[1]), h, *self._faces_3d, as_3d(g))
+        l1 = step_residual_3d(self._mass_3d, as_3d(state[0]), as_3d(v_old), as_3d(state[1]), h, *self.faces, as_3d(g))
         return g, state, float(l1)
 
     def _gradient_numpy(self, s, v_old, h):

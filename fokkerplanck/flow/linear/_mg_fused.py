@@ -19,9 +19,9 @@ across the whole level; with an odd number of cells a seam joins two cells of on
 Each row's end cells are peeled off and its interior cells run with constant neighbour flags
 (:func:`_colour_row`): a loop with no branch on the neighbours. Both changes are measured at
 1024^2 in benchmarks/README.md. The helpers are plain compiled functions, which LLVM inlines and
-specialises on the constant flags: with numba's own ``inline="always"`` the two passes took 25 s
-to compile (6.6 s now, 2 s before the peeling) for the same speed, and with the flags passed as
-variables (no peeling) the loops ran 4x slower.
+specialises on the constant flags: with numba's own ``inline="always"`` the two passes took more
+than three times as long to compile for the same speed, and with the flags passed as variables
+(no peeling) the loops ran 4x slower (compile times and speeds measured there too).
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ import numpy as np
 
 from ..._timeline import merge_tolerance, milestones
 from ..diagnostics import state_diagnostics
-from ..linear.multigrid import faces_3d
 from ..solution import ConvergenceError, Solution
 from .euler import BackwardEuler
 
@@ -187,12 +186,11 @@ class TimeLoop:
         self._save_at = None if t_eval is None else sorted(float(t) for t in np.ravel(t_eval))
         self.shortened = False  # a fixed step was retried shorter after a Newton failure
         self._state = None
-        self._faces = faces_3d(problem.coeffs, problem.grid.shape)  # K for the diagnostics, once per run
 
     # --- records -----------------------------------------------------------------------------
     def record(self, st, h, newton, linear, residual):
         p = self.problem
-        rec = state_diagnostics(st.v, p.cell_mass, p.coeffs, p.divergence, phi=st.phi, faces=self._faces)
+        rec = state_diagnostics(st.v, p.cell_mass, p.coeffs, p.divergence, phi=st.phi, faces=self.resolvent.faces)
         rec.update(t=st.t, dt=h, newton_iterations=newton, linear_iterations=linear, residual=residual)
         for k in HISTORY_KEYS:
             st.history[k].append(rec[k])
