@@ -1,8 +1,8 @@
 """Execute every teaching notebook once per test session; test_docs checks the runs and builds the site from them.
 
 Executing the notebooks is the slow part of both the notebook checks and the documentation build, so
-it is done once: :func:`executed_notebooks` runs them two at a time (:func:`execute`: a
-per-cell timeout, and a stalled run retried from the start in a new kernel) with nbclient's
+it is done once: :func:`executed_notebooks` runs them two at a time (:func:`execute`: shell replies
+awaited in slices, a per-cell timeout, and a stalled run retried from the start in a new kernel) with nbclient's
 synchronous client (the asynchronous one, driven by asyncio from here, twice left the first
 kernel waiting for a message until the cell timeout of 180 s), keeps
 the executed copies in a temporary folder, and returns that folder with the result of each run.
@@ -21,6 +21,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 
@@ -77,20 +78,22 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
     notebook that ends with an ipywidgets ``interact`` cell; the client had received the cell's
     outputs and the kernel's "idle" status but never the execute reply, and the kernel sat idle in
     its event loop. That is nbclient's open issue 312 ("when cell contains ipywidget, execute cell
-    will sometimes block"); notebooks without a widget cell never stalled. So each cell has
+    will sometimes block"); notebooks without a widget cell never stalled. The reply does arrive: a
+    new poll of the shell socket finds it, so the client polls in slices (:class:`_SlicedPollClient`,
+    which removed the stalls where they were measured). Should a run stall all the same, each cell has
     ``timeout`` seconds, a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a
     stall then costs ``idle`` seconds, not ``timeout``; measured: 7 of 24 runs stalled for the whole 180 s timeout
     under load 4-6), and a run that times out or whose kernel dies is done again from the start, at
     most ``attempts`` times in all, as is a run whose kernel died while starting
     (:func:`_never_started`). An error raised by a cell (CellExecutionError) is not retried."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+    _SlicedPollClient = _sliced_poll_client()
     stalls = []
     for attempt in range(attempts):
         nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", shutdown_kernel="immediate",
-                                resources={"metadata": {"path": str(workdir)}})
+        client = _SlicedPollClient(nb, timeout=timeout, kernel_name="python3", shutdown_kernel="immediate",
+                                   resources={"metadata": {"path": str(workdir)}})
         stop = threading.Event()
         watchdog = threading.Thread(target=_watch, args=(client, idle, stop), daemon=True)
         watchdog.start()
@@ -108,6 +111,50 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
         finally:
             stop.set()
             watchdog.join()
+
+
+POLL_SLICE = 0.2  # seconds: the longest a single wait for a shell message lasts before the socket is polled anew
+
+
+def sliced_get_msg(get_msg, step=POLL_SLICE):
+    """``get_msg(timeout)`` of a kernel client's channel, made to wait in slices of at most ``step``
+    seconds, each a new poll of the socket, up to the ``timeout`` asked for (None: for ever); it
+    raises ``queue.Empty`` as the original does when ``timeout`` passes without a message.
+
+    The stall of nbclient's issue 312: the client waits in one poll of the shell socket for the whole
+    cell timeout, and sometimes that poll is not woken by the execute reply, although the reply has
+    arrived: a new poll finds it at once. Measured on the 2-core machine with one other busy process,
+    two notebooks at a time (2026-12-03): with the plain client 12 of 50 runs stalled (5 of 20 of a
+    small notebook ending with an ``interact`` cell, 4 of 20 of 01_flow_1d and 06_divergences,
+    3 of 10 of 06_divergences); with slices none of 82 (32 with 1 s slices, 50 with 0.2 s). A missed
+    wake-up now costs at most 0.2 s: interleaved with the plain client, 06_divergences took
+    6.3-11.8 s against 5.6-12.0 s in the runs that did not stall.
+    """
+    async def get_msg_in_slices(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = step if deadline is None else min(step, max(0.0, deadline - time.monotonic()))
+            try:
+                return await get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
+
+
+@functools.lru_cache(maxsize=None)
+def _sliced_poll_client():
+    """nbclient's NotebookClient whose kernel client waits for shell replies in slices (:func:`sliced_get_msg`)."""
+    from nbclient import NotebookClient
+
+    class _SlicedPollClient(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            kc.shell_channel.get_msg = sliced_get_msg(kc.shell_channel.get_msg)
+            return kc
+
+    return _SlicedPollClient
 
 
 def _never_started(exc):

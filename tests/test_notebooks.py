@@ -128,3 +128,37 @@ def test_a_kernel_that_dies_while_starting_is_retried(tmp_path, monkeypatch):
     monkeypatch.setattr(nbclient.NotebookClient, "execute", broken)
     with pytest.raises(RuntimeError, match="something else"):
         execute(path, tmp_path, attempts=3)
+
+
+def test_shell_replies_are_awaited_in_slices():
+    """The fix for the widget-cell stall (nbclient issue 312): a poll that is not woken by a reply that
+    has arrived ends after one slice, and the next poll returns the reply; a timeout still ends in
+    queue.Empty, and no single poll outlasts its slice."""
+    import asyncio
+    from queue import Empty
+
+    from _notebook_runs import sliced_get_msg
+
+    asked = []
+
+    def channel(replies):
+        async def get_msg(timeout=None):
+            asked.append(timeout)
+            if not replies:  # nothing arrived: wait out the poll, like zmq
+                await asyncio.sleep(timeout)
+                raise Empty
+            reply = replies.pop(0)
+            if reply is None:  # the reply is there but this poll is not woken
+                await asyncio.sleep(timeout)
+                raise Empty
+            return reply
+        return get_msg
+
+    missed_once = channel([None, {"msg_type": "execute_reply"}])
+    assert asyncio.run(sliced_get_msg(missed_once, step=0.01)(timeout=None)) == {"msg_type": "execute_reply"}
+    assert asked == [0.01, 0.01]
+
+    asked.clear()
+    with pytest.raises(Empty):
+        asyncio.run(sliced_get_msg(channel([]), step=0.01)(timeout=0.05))
+    assert len(asked) >= 2 and max(asked) <= 0.01

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from scipy.linalg import solve_triangular
-from scipy.stats import multivariate_normal
 from scipy.special import beta as _beta_fn, gamma as _gamma_fn, logsumexp, ndtr
 
 from .. import _validation as _v
@@ -171,6 +170,8 @@ class Gaussian(Density):
         sd = np.sqrt(np.diag(self.cov))
         if np.count_nonzero(self.cov - np.diag(np.diag(self.cov))) == 0:
             return float(np.prod(ndtr((hi - self.mean) / sd) - ndtr((lo - self.mean) / sd)))
+        from scipy.stats import multivariate_normal  # here, not at import: scipy.stats costs ~1 s per process
+
         return float(multivariate_normal(self.mean, self.cov).cdf(hi, lower_limit=lo, rng=np.random.default_rng(0)))
 
     def __repr__(self):

@@ -38,7 +38,6 @@ import warnings
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from scipy.stats import qmc
 
 from .. import _validation as _v
 from .densities import Density, Gaussian, GaussianMixture
@@ -68,6 +67,8 @@ def uniform(n, d, *, seed=None, method="iid") -> np.ndarray:
     if method == "iid":
         q = rng.random((n, d))
     else:
+        from scipy.stats import qmc  # here, not at import: scipy.stats costs ~1 s per process
+
         engine = qmc.Sobol(d, scramble=True, rng=rng)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "balance properties ... power of 2"
