@@ -1,11 +1,11 @@
 """Execute every teaching notebook once per test session; test_docs checks the runs and builds the site from them.
 
 Executing the notebooks is the slow part of both the notebook checks and the documentation build, so
-it is done once: :func:`executed_notebooks` runs them two at a time (:func:`execute`: shell replies
-awaited in slices, a per-cell timeout, and a stalled run retried from the start in a new kernel) with nbclient's
-synchronous client (the asynchronous one, driven by asyncio from here, twice left the first
-kernel waiting for a message until the cell timeout of 180 s), keeps
-the executed copies in a temporary folder, and returns that folder with the result of each run.
+it is done once: :func:`executed_notebooks` runs them two at a time (:func:`execute`: shell
+replies awaited in slices, a per-cell timeout, and a stalled run retried from the start in a new
+kernel) with nbclient's synchronous client (the asynchronous one, driven by asyncio from here,
+twice left the first kernel waiting for a message until the cell timeout of 180 s), keeps the
+executed copies in a temporary folder, and returns that folder with the result of each run.
 The documentation test builds the site from those copies (``FOKKERPLANCK_EXECUTED_NOTEBOOKS``, see
 ``docs/conf.py``) instead of executing the notebooks a second time.
 """
@@ -79,7 +79,7 @@ def execute(path, workdir, timeout=TIMEOUT, attempts=ATTEMPTS, idle=IDLE):
     outputs and the kernel's "idle" status but never the execute reply, and the kernel sat idle in
     its event loop. That is nbclient's open issue 312 ("when cell contains ipywidget, execute cell
     will sometimes block"); notebooks without a widget cell never stalled. The reply does arrive: a
-    new poll of the shell socket finds it, so the client polls in slices (:class:`_SlicedPollClient`,
+    new poll of the shell socket finds it, so the client polls in slices (:func:`sliced_get_msg`,
     which removed the stalls where they were measured). Should a run stall all the same, each cell has
     ``timeout`` seconds, a kernel that uses no CPU for ``idle`` seconds is killed (:func:`_watch`: a
     stall then costs ``idle`` seconds, not ``timeout``; measured: 7 of 24 runs stalled for the whole 180 s timeout
