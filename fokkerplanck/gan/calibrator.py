@@ -58,6 +58,10 @@ __all__ = ["Calibrator", "CalibratedVelocity", "discriminator_velocity", "scott_
 
 _SOLVERS = ("newton", "lbfgsb")
 _REFRESH = 0.5  # recompute the Hessian when a step shrinks max|grad| by less than this factor
+#: L-BFGS-B's relative decrease tolerance (scipy's ``ftol``): about 4.5 machine epsilons, round-off
+#: of the loss. Its line search decides on loss values, so it stops here when a step's decrease is
+#: no longer resolved, possibly before the gradient test (see :class:`Calibrator`, ``grad_max_``).
+LBFGSB_FTOL = 1e-15
 _PAIRS = 10  # BFGS correction pairs on top of the stored Hessian
 
 
@@ -181,11 +185,18 @@ class Calibrator:
     minimiser :math:`D = \rho_d/(\rho_d + u)` whatever the two sample sizes. :math:`L` is convex
     (strictly, with the ridge); it is minimised with the analytic gradient of a compiled,
     single-threaded kernel by ``solver``: Newton's method with a reused Hessian (default) or scipy's
-    L-BFGS-B. Both stop at the same test, :math:`\max|\nabla L| \le` ``tol``, so they reach the
-    same minimiser up to :math:`|p - p^*|_2 \le |\nabla L(p)|_2/\mu \le \sqrt{M+1}\,` ``tol`` :math:`/\mu`,
-    :math:`\mu > 0` the smallest eigenvalue of the Hessian (positive: the ridge bounds the feature
-    block below by :math:`\lambda`, and the intercept has the curvature :math:`\sum w\,D(1-D)`;
-    about 0.9 :math:`\lambda` in the tests). Then
+    L-BFGS-B. Newton stops at the test :math:`\max|\nabla L| \le` ``tol``. L-BFGS-B stops at the same
+    test or, earlier, when a step lowers the loss by less than its round-off (relative decrease
+    below ``LBFGSB_FTOL`` = 1e-15): its line search decides on loss values. Near the minimum a step
+    close to Newton's lowers :math:`L` by about
+    :math:`\tfrac12 \nabla L^\top H^{-1} \nabla L \ge |\nabla L|_2^2/(2\lambda_{max})`,
+    :math:`\lambda_{max}` the Hessian's largest eigenvalue, so that stop comes at
+    :math:`|\nabla L|_2 \lesssim \sqrt{2\lambda_{max}\,\mathrm{ftol}\,\max(|L|, 1)}`, which can be
+    above ``tol`` (about 2e-8 for the tests' fits, against ``tol`` = 1e-9). ``grad_max_`` says which
+    gradient a fit reached. Any fit is within :math:`|p - p^*|_2 \le |\nabla L(p)|_2/\mu \le
+    \sqrt{M+1}\,` ``grad_max_`` :math:`/\mu` of the minimiser, :math:`\mu > 0` the smallest eigenvalue
+    of the Hessian (positive: the ridge bounds the feature block below by :math:`\lambda`, and the
+    intercept has the curvature :math:`\sum w\,D(1-D)`; about 0.9 :math:`\lambda` in the tests). Then
 
     .. math::
 
@@ -216,8 +227,8 @@ class Calibrator:
         and uses nothing from earlier fits (a refit equals a fresh calibrator's fit bit for bit).
     tol : float
         Gradient tolerance, for either solver: stop at ``max |grad L| <= tol`` (default 1e-9;
-        L-BFGS-B's ``gtol``, whose relative decrease tolerance ``ftol`` is 1e-15, round-off level,
-        and memory 20 pairs).
+        L-BFGS-B's ``gtol``, with memory 20 pairs; it may stop before, at the round-off of the loss:
+        see above and ``grad_max_``).
     max_iter : int
         Iteration cap (default 2000): Newton iterations or L-BFGS-B iterations.
     solver : {"newton", "lbfgsb"}
@@ -250,7 +261,11 @@ class Calibrator:
         The fitted a and c.
     n_iter_, loss_, converged_ : int, float, bool
         Iterations (of ``solver``), final loss and convergence flag (``max |grad L| <= tol`` for
-        ``"newton"``, scipy's ``success`` for ``"lbfgsb"``) of the last fit.
+        ``"newton"``, scipy's ``success`` for ``"lbfgsb"``, which includes its stop at the round-off
+        of the loss) of the last fit.
+    grad_max_ : float
+        :math:`\max|\nabla L|` at the fitted parameters (the compiled kernel's gradient): at most
+        ``tol`` when the gradient test stopped the fit, above it when L-BFGS-B stopped at round-off.
     n_hessians_ : int
         Hessians computed by the last fit (``solver="newton"``; 0 for ``"lbfgsb"``).
     fit_solver_ : str
@@ -291,6 +306,7 @@ class Calibrator:
         self.intercept_ = 0.0
         self.n_iter_ = 0
         self.loss_ = np.nan
+        self.grad_max_ = np.nan
         self.n_fits_ = 0
         self.n_hessians_ = 0
         self._data_features = None  # (copy of the data, their features): the data rarely change
@@ -337,16 +353,19 @@ class Calibrator:
         # Hessian's syrk runs beside other work on a shared machine
         with _threads.blas_limits():
             if self.solver == "newton":
-                p, loss, nit, ok = self._fit_newton(phi_d, phi_u, wd, wu, lam, p0)
+                p, loss, gmax, nit, ok = self._fit_newton(phi_d, phi_u, wd, wu, lam, p0)
             else:
-                p, loss, nit, ok = self._fit_lbfgsb(phi_d, phi_u, wd, wu, lam, p0)
+                p, loss, gmax, nit, ok = self._fit_lbfgsb(phi_d, phi_u, wd, wu, lam, p0)
         self.coef_, self.intercept_ = p[:m].copy(), float(p[m])
-        self.n_iter_, self.loss_, self.converged_ = nit, loss, ok
+        self.n_iter_, self.loss_, self.grad_max_, self.converged_ = nit, loss, gmax, ok
         self.n_fits_ += 1
         return self
 
     def _fit_lbfgsb(self, phi_d, phi_u, wd, wu, lam, p0):
-        """scipy's L-BFGS-B from p0: gtol = tol, ftol = 1e-15, 20 correction pairs."""
+        """scipy's L-BFGS-B from p0: gtol = tol, ftol = LBFGSB_FTOL, 20 correction pairs.
+
+        Returns ``(p, loss, max |grad|, iterations, success)``; the gradient is scipy's ``jac`` at
+        ``p``, the kernel's."""
         m = phi_d.shape[1]
 
         def loss_and_grad(p):
@@ -355,8 +374,8 @@ class Calibrator:
             return loss, grad
 
         res = minimize(loss_and_grad, p0, jac=True, method="L-BFGS-B",
-                       options=dict(gtol=self.tol, ftol=1e-15, maxiter=self.max_iter, maxcor=20))
-        return res.x, float(res.fun), int(res.nit), bool(res.success)
+                       options=dict(gtol=self.tol, ftol=LBFGSB_FTOL, maxiter=self.max_iter, maxcor=20))
+        return res.x, float(res.fun), float(np.max(np.abs(res.jac))), int(res.nit), bool(res.success)
 
     def _fit_newton(self, phi_d, phi_u, wd, wu, lam, p0):
         """Newton's method with a reused Hessian and BFGS corrections, Armijo line search, from p0.
@@ -371,7 +390,8 @@ class Calibrator:
         pairs are then dropped). Stops at ``max |grad| <= tol`` (the test of L-BFGS-B's ``gtol``),
         after ``max_iter`` iterations, or when a step from a fresh H0 makes no progress (round-off;
         not converged). A Hessian whose Cholesky factorisation fails (``regularization`` 0 or tiny)
-        hands the fit to L-BFGS-B from the current iterate.
+        hands the fit to L-BFGS-B from the current iterate. Returns ``(p, loss, max |grad|,
+        iterations, converged)``, as :meth:`_fit_lbfgsb`.
         """
         m = phi_d.shape[1]
 
@@ -394,8 +414,8 @@ class Calibrator:
                                   "finished by L-BFGS-B instead of Newton (fit_solver_ says so).", RuntimeWarning,
                                   stacklevel=4)
                     self.fit_solver_ = "lbfgsb"
-                    p, loss, it2, ok = self._fit_lbfgsb(phi_d, phi_u, wd, wu, lam, p)
-                    return p, loss, nit + it2, ok
+                    p, loss, gmax, it2, ok = self._fit_lbfgsb(phi_d, phi_u, wd, wu, lam, p)
+                    return p, loss, gmax, nit + it2, ok
                 fresh, pairs = True, []
                 self.n_hessians_ += 1
             # two-loop recursion on top of H0^-1
@@ -436,7 +456,7 @@ class Calibrator:
                 factor = None
         if factor is not None:
             self._hessian_factor = factor
-        return p, float(loss), nit, gnorm <= self.tol
+        return p, float(loss), gnorm, nit, gnorm <= self.tol
 
     # -- evaluation -----------------------------------------------------------------------------
     def _check_fitted(self, x):
