@@ -7,6 +7,8 @@ import fokkerplanck as fp
 from fokkerplanck import gan
 from fokkerplanck.analysis.distances import sampling_floor, wasserstein
 
+from _helpers import logistic_gradient_hessian
+
 BIMODAL = fp.GaussianMixture([0.5, 0.5], [[-2.0], [2.0]], [[[0.25]], [[0.25]]])
 INITIAL = fp.Gaussian([0.0], [[2.25]])
 
@@ -70,19 +72,6 @@ def test_calibrator_fit_is_the_minimiser(rng):
             assert loss(a, c) > best - 1e-12
 
 
-def _loss_gradient_hessian(cal, data, samples):
-    """Gradient and Hessian of the fit's loss at its parameters, in numpy (not the compiled kernel)."""
-    p = np.append(cal.coef_, cal.intercept_)
-    g, h = np.zeros(p.size), np.zeros((p.size, p.size))
-    for x, is_data in ((data, True), (samples, False)):
-        phi = np.column_stack([cal.features(x), np.ones(len(x))])
-        d = 1.0 / (1.0 + np.exp(-(phi @ p)))
-        g += phi.T @ ((d - is_data) * 0.5 / len(x))  # d/df softplus(-f) = D - 1, d/df softplus(f) = D
-        h += (phi * (0.5 / len(x) * d * (1 - d))[:, None]).T @ phi
-    ridge = np.append(np.full(p.size - 1, cal.regularization), 0.0)
-    return g + ridge * p, h + np.diag(ridge)
-
-
 @pytest.mark.parametrize("solver", ["newton", "lbfgsb"])
 def test_fit_converges_and_warm_start_reaches_the_same_minimiser(rng, solver):
     """The fit stops where the analytic gradient is below tol (or, for L-BFGS-B, at the round-off of
@@ -90,7 +79,7 @@ def test_fit_converges_and_warm_start_reaches_the_same_minimiser(rng, solver):
     data, samples = rng.normal(0, 1, (800, 2)), rng.normal(0.7, 1.2, (600, 2))
     cold = gan.Calibrator(n_features=80, bandwidth=0.8, seed=1, solver=solver).fit(data, samples)
     assert cold.converged_ and cold.n_iter_ > 0
-    grad, hess = _loss_gradient_hessian(cold, data, samples)
+    grad, hess = logistic_gradient_hessian(cold, data, samples)
     # the kernel's max|grad| is reported; numpy's sums of 1400 terms of size <= 1e-3 differ by ~1e-16
     assert cold.grad_max_ == pytest.approx(np.max(np.abs(grad)), rel=0, abs=1e-14)
     eig = np.linalg.eigvalsh(hess)
@@ -109,7 +98,7 @@ def test_fit_converges_and_warm_start_reaches_the_same_minimiser(rng, solver):
     warm = gan.Calibrator(n_features=80, bandwidth=0.8, seed=1, solver=solver).fit(data, samples[:300])
     warm.fit(data, samples)
     assert warm.converged_
-    grad_warm, _ = _loss_gradient_hessian(warm, data, samples)
+    grad_warm, _ = logistic_gradient_hessian(warm, data, samples)
     dp = np.linalg.norm(np.append(warm.coef_ - cold.coef_, warm.intercept_ - cold.intercept_))
     assert dp <= 1.02 * (np.linalg.norm(grad) + np.linalg.norm(grad_warm)) / eig[0]
     # the losses: L(p) - L* <= |grad|_2^2 / (2 mu) each, plus the round-off of two sums of n terms

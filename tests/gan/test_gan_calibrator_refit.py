@@ -8,25 +8,13 @@ import pytest
 from fokkerplanck import gan
 import fokkerplanck.gan.calibrator as calmod
 
+from _helpers import logistic_gradient_hessian
+
 LAM = 1e-3
 
 
 def _fit(data, samples, **kw):
     return gan.Calibrator(n_features=60, bandwidth=0.5, seed=3, **kw).fit(data, samples)
-
-
-def _grad_and_hessian(cal, data, samples):
-    """Gradient and Hessian of the loss at the fit, in numpy (independent of the compiled kernel)."""
-    p = np.append(cal.coef_, cal.intercept_)
-    g, h = np.zeros(p.size), np.zeros((p.size, p.size))
-    for x, sign in ((data, -1.0), (samples, 1.0)):
-        phi = np.column_stack([cal.features(x), np.ones(len(x))])
-        s = 1.0 / (1.0 + np.exp(-(phi @ p)))
-        r = (s - (sign < 0)) * 0.5 / len(x)  # d/df of softplus(-f) is s - 1, of softplus(f) is s
-        g += phi.T @ r
-        h += (phi * (0.5 / len(x) * s * (1 - s))[:, None]).T @ phi
-    reg = np.append(np.full(p.size - 1, LAM), 0.0)
-    return g + reg * p, h + np.diag(reg)
 
 
 def test_cached_data_features_give_the_same_fit_and_follow_changed_data(rng):
@@ -60,8 +48,8 @@ def test_newton_refits_reach_the_lbfgsb_minimiser_along_a_trajectory(rng):
         cold = gan.Calibrator(n_features=80, bandwidth=0.5, regularization=LAM, seed=4, solver="lbfgsb",
                               warm_start=False).fit(data, x)
         assert newton.converged_  # (L-BFGS-B may stop at round-off, "ABNORMAL"; its own gradient enters the bound)
-        gn, h = _grad_and_hessian(newton, data, x)
-        gc, _ = _grad_and_hessian(cold, data, x)
+        gn, h = logistic_gradient_hessian(newton, data, x)
+        gc, _ = logistic_gradient_hessian(cold, data, x)
         assert np.max(np.abs(gn)) < 1e-8  # tol 1e-9 on the kernel's gradient; numpy's sums differ by ~1e-16
         mu = np.linalg.eigvalsh(h)[0]
         bound = 1.02 * (np.linalg.norm(gn) + np.linalg.norm(gc)) / mu
