@@ -123,12 +123,8 @@ def sliced_get_msg(get_msg, step=POLL_SLICE):
 
     The stall of nbclient's issue 312: the client waits in one poll of the shell socket for the whole
     cell timeout, and sometimes that poll is not woken by the execute reply, although the reply has
-    arrived: a new poll finds it at once. Measured on the 2-core machine with one other busy process,
-    two notebooks at a time (2026-12-03): with the plain client 12 of 50 runs stalled (5 of 20 of a
-    small notebook ending with an ``interact`` cell, 4 of 20 of 01_flow_1d and 06_divergences,
-    3 of 10 of 06_divergences); with slices none of 82 (32 with 1 s slices, 50 with 0.2 s). A missed
-    wake-up now costs at most 0.2 s: interleaved with the plain client, 06_divergences took
-    6.3-11.8 s against 5.6-12.0 s in the runs that did not stall.
+    arrived: a new poll finds it at once. A missed wake-up then costs at most ``step`` seconds. The
+    stall counts with and without slices, and the times, are in benchmarks/README.md ("Fourth pass").
     """
     async def get_msg_in_slices(timeout=None):
         deadline = None if timeout is None else time.monotonic() + timeout

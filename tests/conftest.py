@@ -23,9 +23,9 @@ def rng():
 
 # The longest test files first (longest processing time first): the tests are spread over the cores
 # file by file (pytest-xdist, ``--dist loadfile``, ``--no-loadscope-reorder`` in pyproject.toml), and a
-# long file that starts last leaves the other core idle at the end (measured on a fresh clone: the
-# kill-and-resume file, 93 s, started last and the run ended 37 s after the other core had finished;
-# the durations are in benchmarks/README.md, "Test suite time"). Longest first; the rest keep their order.
+# long file that starts last leaves the other core idle at the end (the durations, and the idle core
+# this list removed, are in benchmarks/README.md, "Test suite time"). A fresh clone has no record of
+# earlier durations to sort by, hence the list. Longest first; the rest keep their order.
 LONGEST_FIRST = [
     "tests/test_docs.py",                        # the notebooks, executed once, and the site built from them
     "tests/flow/test_multigrid_periodic.py",     # compiles the periodic multigrid kernels

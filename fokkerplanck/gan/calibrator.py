@@ -192,7 +192,7 @@ class Calibrator:
     :math:`\tfrac12 \nabla L^\top H^{-1} \nabla L \ge |\nabla L|_2^2/(2\lambda_{max})`,
     :math:`\lambda_{max}` the Hessian's largest eigenvalue, so that stop comes at
     :math:`|\nabla L|_2 \lesssim \sqrt{2\lambda_{max}\,\mathrm{ftol}\,\max(|L|, 1)}`, which can be
-    above ``tol`` (about 2e-8 for the tests' fits, against ``tol`` = 1e-9). ``grad_max_`` says which
+    above ``tol`` (it is for the default ``tol`` in the tests). ``grad_max_`` says which
     gradient a fit reached. Any fit is within :math:`|p - p^*|_2 \le |\nabla L(p)|_2/\mu \le
     \sqrt{M+1}\,` ``grad_max_`` :math:`/\mu` of the minimiser, :math:`\mu > 0` the smallest eigenvalue
     of the Hessian (positive: the ridge bounds the feature block below by :math:`\lambda`, and the
